@@ -1,0 +1,33 @@
+# One-line targets; CI calls them verbatim. `make run` and `make test` are the README's quick start.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format migrate clean
+
+run: $(VENV)/.runtime-installed
+	$(BIN)/flask db upgrade && $(BIN)/python app.py
+
+test: $(VENV)/.dev-installed
+	BIN=$(BIN) bash scripts/test.sh
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+migrate: $(VENV)/.runtime-installed
+	$(BIN)/flask db upgrade
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.*
+
+$(VENV)/bin/python:
+	$(PYTHON) scripts/check_python.py && $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.runtime-installed: requirements.txt $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements.txt && touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements-dev.txt && touch $@ $(VENV)/.runtime-installed

@@ -1,0 +1,77 @@
+"""The application factory and the WSGI entry point (`gunicorn app:application`).
+
+`create_app()` only assembles: configuration, logging, extensions, request hooks, blueprints,
+error handlers, shell context and commands. It opens no database connection.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+import models
+from blueprints import register_blueprints
+from commands import register_commands
+from config import Config, ConfigError, load_config
+from errors import register_errorhandlers
+from extensions import db, migrate
+from json_provider import AppRequest, StrictJSONProvider
+from observability import configure_logging, register_request_hooks
+
+__all__ = ["app", "application", "create_app", "db"]
+
+
+def create_app(config_name: str | None = None) -> Flask:
+    """Build an application for the named configuration (default: `FLASK_CONFIG`/`FLASK_ENV`)."""
+    settings = load_config(config_name)
+    if settings.ENFORCE_SAFE_SETTINGS and (problems := settings.validate()):
+        raise ConfigError(settings.NAME, problems)
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.request_class = AppRequest
+    app.json = StrictJSONProvider(app)
+    app.config.from_object(settings)
+    app.extensions["app_config"] = settings
+
+    configure_logging(app)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_shellcontext(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extension objects from `extensions.py`."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory="migrations")
+
+
+def register_shellcontext(app: Flask) -> None:
+    """`flask shell` preloads the app, `db` and every model."""
+
+    def shell_context() -> dict[str, Any]:
+        context: dict[str, Any] = {"app": app, "db": db}
+        context.update({name: getattr(models, name) for name in models.__all__})
+        return context
+
+    app.shell_context_processor(shell_context)
+
+
+def _build_application() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise SystemExit(f"Refusing to start: {exc}") from exc
+
+
+application = _build_application()
+app = application
+
+
+if __name__ == "__main__":
+    settings: Config = application.extensions["app_config"]
+    application.run(host=settings.FLASK_HOST, port=settings.FLASK_PORT, debug=settings.DEBUG)

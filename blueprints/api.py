@@ -1,0 +1,31 @@
+"""The REST API under `/api/v1`."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from envelope import success
+from errors import UnsupportedMediaType
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+@bp.before_app_request
+def require_json_body() -> None:
+    """A body sent anywhere under `/api/v1/` must be JSON (contract §1), even to unknown paths."""
+    if not request.path.startswith(f"{bp.url_prefix}/"):
+        return
+    has_body = bool(request.content_length) or "chunked" in request.headers.get(
+        "Transfer-Encoding", ""
+    )
+    if request.method in BODY_METHODS and has_body and not request.is_json:
+        raise UnsupportedMediaType()
+
+
+@bp.get("/health")
+def get_health() -> ResponseReturnValue:
+    """API liveness in the envelope."""
+    return success({"status": "healthy"})

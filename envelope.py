@@ -1,0 +1,33 @@
+"""The contract's JSON envelopes: one builder for success, one for errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Response, jsonify
+
+DEFAULT_MESSAGE = "Operation completed successfully"
+
+
+def iso_timestamp(moment: datetime | None = None) -> str:
+    """ISO 8601 in UTC with a `Z` suffix, to the second: `2026-01-01T00:00:00Z`."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def success(
+    data: Any = None, message: str = DEFAULT_MESSAGE, status: int = 200
+) -> tuple[Response, int]:
+    """A success envelope: `{"success": true, "data", "message", "timestamp"}`."""
+    body = {"success": True, "data": data, "message": message, "timestamp": iso_timestamp()}
+    return jsonify(body), status
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error envelope body: `{"success": false, "error": {code, message, details}, ...}`."""
+    return {
+        "success": False,
+        "error": {"code": code, "message": message, "details": details or {}},
+        "timestamp": iso_timestamp(),
+    }

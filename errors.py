@@ -1,0 +1,195 @@
+"""Domain exceptions and the one place that maps every failure to the contract's error codes.
+
+Services raise `AppError` subclasses; HTTP-level failures (unknown path, wrong method, oversized
+body) come from Werkzeug. Both end up in `register_errorhandlers`, which answers the JSON error
+envelope for API clients and an HTML error page for browsers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from werkzeug.exceptions import HTTPException
+
+from envelope import error_body
+
+logger = logging.getLogger(__name__)
+
+JSON_PATH_PREFIXES = ("/api/", "/v1/")
+
+
+class AppError(Exception):
+    """A failure the client should hear about, in the contract's terms."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "INTERNAL_ERROR"
+    default_message: ClassVar[str] = "An unexpected error occurred"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class BadRequest(AppError):
+    status, code, default_message = 400, "BAD_REQUEST", "The request body is not valid JSON"
+
+
+class ValidationError(AppError):
+    status, code, default_message = 400, "VALIDATION_ERROR", "Invalid input data"
+
+    def __init__(self, errors: list[dict[str, str]], message: str | None = None) -> None:
+        first = errors[0] if errors else {"field": "", "error": self.default_message}
+        details = {"field": first["field"], "error": first["error"], "errors": errors}
+        super().__init__(message, details=details)
+
+    @classmethod
+    def single(cls, field: str, error: str) -> ValidationError:
+        """A validation error about one field."""
+        return cls([{"field": field, "error": error}])
+
+
+class AuthenticationRequired(AppError):
+    status, code, default_message = 401, "AUTHENTICATION_REQUIRED", "Authentication required"
+
+
+class InvalidToken(AppError):
+    status, code, default_message = 401, "INVALID_TOKEN", "The token is invalid or expired"
+
+
+class InvalidCredentials(AppError):
+    status, code, default_message = 401, "INVALID_CREDENTIALS", "Invalid email or password"
+
+
+class Forbidden(AppError):
+    status, code, default_message = 403, "FORBIDDEN", "You are not allowed to do this"
+
+
+class AccountDisabled(AppError):
+    status, code, default_message = 403, "ACCOUNT_DISABLED", "This account is disabled"
+
+
+class NotFound(AppError):
+    status, code, default_message = 404, "NOT_FOUND", "The requested resource was not found"
+
+
+class MethodNotAllowed(AppError):
+    status, code, default_message = 405, "METHOD_NOT_ALLOWED", "Method not allowed"
+
+
+class Conflict(AppError):
+    status, code, default_message = 409, "CONFLICT", "The resource already exists"
+
+
+class PayloadTooLarge(AppError):
+    status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code, default_message = (
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        "Send the body as application/json",
+    )
+
+
+class RateLimited(AppError):
+    status, code, default_message = 429, "RATE_LIMITED", "Too many attempts, try again later"
+
+
+class InternalError(AppError):
+    pass
+
+
+class ServiceUnavailable(AppError):
+    status, code, default_message = (
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service is temporarily unavailable",
+    )
+
+
+# Werkzeug's HTTP errors, by status, in the contract's terms.
+HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
+    error.status: error
+    for error in (
+        BadRequest,
+        AuthenticationRequired,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        RateLimited,
+        InternalError,
+        ServiceUnavailable,
+    )
+}
+
+
+def wants_json() -> bool:
+    """API paths always get JSON; elsewhere JSON only when the client prefers it."""
+    if request.path.startswith(JSON_PATH_PREFIXES) or request.path in ("/api", "/v1"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" or (request.is_json and best != "text/html")
+
+
+def error_response(error: AppError) -> ResponseReturnValue:
+    """Render an `AppError` as the JSON envelope or as an HTML error page."""
+    if wants_json():
+        response: Response = jsonify(error_body(error.code, error.message, error.details))
+    else:
+        html = render_template("errors/error.html", error=error)
+        response = Response(html, mimetype="text/html")
+    response.status_code = error.status
+    response.headers.update(error.headers)
+    return response
+
+
+def from_http_exception(exc: HTTPException) -> AppError:
+    """Translate a Werkzeug HTTP error; keep its safe description for 4xx."""
+    status = exc.code or 500
+    error_class = HTTP_STATUS_ERRORS.get(status, InternalError if status >= 500 else BadRequest)
+    error = error_class()
+    headers = dict(exc.get_headers())
+    headers.pop("Content-Type", None)
+    if status == 405 and "Allow" in headers:
+        error.headers["Allow"] = headers["Allow"]
+    if "Retry-After" in headers:
+        error.headers["Retry-After"] = headers["Retry-After"]
+    return error
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Route every failure through `error_response`."""
+
+    @app.errorhandler(AppError)
+    def handle_app_error(error: AppError) -> ResponseReturnValue:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    def handle_http_exception(exc: HTTPException) -> ResponseReturnValue:
+        return error_response(from_http_exception(exc))
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception) -> ResponseReturnValue:
+        if isinstance(exc, OperationalError | PoolTimeoutError) or (
+            isinstance(exc, DBAPIError) and exc.connection_invalidated
+        ):
+            logger.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+            return error_response(ServiceUnavailable())
+        logger.error("unhandled exception", exc_info=exc)
+        return error_response(InternalError())

@@ -1,0 +1,1 @@
+"""Business rules. Services are the only code that commits."""

@@ -1,0 +1,61 @@
+"""The unit of work every service uses: one commit at the end, rollback on any failure."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from errors import Conflict
+from models.base import db
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+logger = logging.getLogger(__name__)
+
+
+@contextmanager
+def unit_of_work(conflict_message: str | None = None) -> Iterator[Session]:
+    """Yield the session; commit once when the block ends, roll back if it raises.
+
+    A unique-constraint violation becomes a domain `Conflict`; nothing half-written survives.
+    Nested units of work join the outermost one, which alone commits.
+    """
+    session = db.session()
+    if session.info.get("unit_of_work_depth", 0):
+        session.info["unit_of_work_depth"] += 1
+        try:
+            yield session
+        finally:
+            session.info["unit_of_work_depth"] -= 1
+        return
+    session.info["unit_of_work_depth"] = 1
+    try:
+        yield session
+        session.commit()
+    except IntegrityError as exc:
+        session.rollback()
+        logger.info("integrity error rolled back: %s", type(exc.orig).__name__)
+        raise Conflict(conflict_message) from exc
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info["unit_of_work_depth"] = 0
+
+
+def transactional(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a public service function inside one unit of work."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with unit_of_work():
+            return func(*args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,179 @@
+"""Configuration: typed parsing, environment selection, refusing unsafe production settings."""
+
+import pytest
+
+import config as config_module
+from app import create_app
+from config import (
+    CONFIGS,
+    DEVELOPMENT_SECRET,
+    ConfigError,
+    DevelopmentConfig,
+    ProductionConfig,
+    load_config,
+    normalize_database_url,
+    selected_config_name,
+)
+
+pytestmark = pytest.mark.unit
+
+GOOD_SECRET = "3f1c9a7be2d04c56a8f1e0b9d7c6a5b4e3f2a1b0c9d8e7f6"
+SAFE_PRODUCTION = {
+    "SECRET_KEY": GOOD_SECRET,
+    "JWT_SECRET_KEY": GOOD_SECRET[::-1],
+    "DATABASE_URL": "postgresql://app:pw@db:5432/app?sslmode=require",
+}
+
+
+def test_typed_values_are_parsed_from_the_environment():
+    config = DevelopmentConfig(
+        {
+            "SQLALCHEMY_POOL_SIZE": "7",
+            "SQLALCHEMY_POOL_PRE_PING": "false",
+            "SESSION_LIFETIME_MINUTES": "45",
+            "LOG_LEVEL": "WARNING",
+            "MAX_CONTENT_LENGTH": "2048",
+        }
+    )
+    assert config.SQLALCHEMY_POOL_SIZE == 7
+    assert config.SQLALCHEMY_POOL_PRE_PING is False
+    assert config.PERMANENT_SESSION_LIFETIME.total_seconds() == 45 * 60
+    assert config.LOG_LEVEL == "WARNING"
+    assert config.MAX_CONTENT_LENGTH == 2048
+
+
+def test_malformed_values_are_reported_not_crashing():
+    config = DevelopmentConfig(
+        {"SQLALCHEMY_POOL_SIZE": "many", "FORCE_HTTPS": "perhaps", "LOG_LEVEL": "LOUD"}
+    )
+    problems = config.validate()
+    assert any("SQLALCHEMY_POOL_SIZE must be an integer" in p for p in problems)
+    assert any("FORCE_HTTPS must be true or false" in p for p in problems)
+    assert any("LOG_LEVEL must be one of" in p for p in problems)
+    assert config.SQLALCHEMY_POOL_SIZE == 20
+
+
+def test_integer_below_minimum_is_reported():
+    config = DevelopmentConfig({"SQLALCHEMY_POOL_SIZE": "0"})
+    assert any("at least 1" in p for p in config.validate())
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        (
+            "postgresql://u:p@h:5432/d?sslmode=require",
+            "postgresql+psycopg://u:p@h:5432/d?sslmode=require",
+        ),
+        ("postgres://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_use_psycopg3_unchanged_otherwise(url, expected):
+    assert normalize_database_url(url) == expected
+
+
+def test_pool_settings_apply_on_postgresql():
+    config = ProductionConfig(
+        {**SAFE_PRODUCTION, "SQLALCHEMY_POOL_SIZE": "5", "SQLALCHEMY_MAX_OVERFLOW": "6"}
+    )
+    assert config.SQLALCHEMY_ENGINE_OPTIONS == {
+        "pool_size": 5,
+        "max_overflow": 6,
+        "pool_timeout": 30,
+        "pool_recycle": 3600,
+        "pool_pre_ping": True,
+    }
+
+
+def test_sqlite_is_the_default_database_in_development():
+    config = DevelopmentConfig({})
+    assert config.SQLALCHEMY_DATABASE_URI == "sqlite:///flask_app.db"
+    assert "pool_size" not in config.SQLALCHEMY_ENGINE_OPTIONS
+    assert config.SECRET_KEY == DEVELOPMENT_SECRET
+    assert config.validate() == []
+
+
+def test_testing_ignores_database_url_and_uses_test_database_url():
+    config = config_module.TestingConfig(
+        {"DATABASE_URL": "postgresql://prod/db", "TEST_DATABASE_URL": "postgresql://t/db"}
+    )
+    assert config.SQLALCHEMY_DATABASE_URI == "postgresql+psycopg://t/db"
+    assert config_module.TestingConfig(
+        {"DATABASE_URL": "postgresql://prod/db"}
+    ).SQLALCHEMY_DATABASE_URI.startswith("sqlite")
+
+
+def test_production_lists_every_problem_at_once():
+    problems = ProductionConfig.validate_required_config({})
+    assert problems == [
+        "SECRET_KEY is not set",
+        "JWT_SECRET_KEY is not set",
+        "DATABASE_URL is not set",
+    ]
+
+
+@pytest.mark.parametrize(
+    "secret",
+    ["abc123", "your-32-character-secret-key-here", "change-me-" + "x" * 40, DEVELOPMENT_SECRET],
+)
+def test_production_refuses_placeholder_and_short_secrets(secret):
+    problems = ProductionConfig.validate_required_config({**SAFE_PRODUCTION, "SECRET_KEY": secret})
+    assert len(problems) == 1
+    assert problems[0].startswith("SECRET_KEY is a placeholder")
+    assert secret not in problems[0], "the message never repeats the secret"
+
+
+def test_samesite_none_requires_secure_cookies():
+    problems = ProductionConfig.validate_required_config(
+        {**SAFE_PRODUCTION, "SESSION_COOKIE_SAMESITE": "None", "SESSION_COOKIE_SECURE": "false"}
+    )
+    assert problems == ["SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=true"]
+
+
+def test_safe_production_configuration_is_valid():
+    config = ProductionConfig(SAFE_PRODUCTION)
+    assert config.validate() == []
+    assert config.SESSION_COOKIE_SECURE is True
+    assert config.DEBUG is False
+
+
+def test_production_refuses_to_start_when_unsafe(monkeypatch):
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError) as excinfo:
+        create_app("production")
+    message = str(excinfo.value)
+    assert "SECRET_KEY is not set" in message
+    assert "JWT_SECRET_KEY is not set" in message
+    assert "DATABASE_URL is not set" in message
+
+
+def test_production_starts_when_safe(monkeypatch):
+    for name, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    app = create_app("production")
+    assert app.config["ENV_NAME"] == "production"
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "development"),
+        ({"FLASK_ENV": "Production"}, "production"),
+        ({"FLASK_ENV": "production", "FLASK_CONFIG": "staging"}, "staging"),
+    ],
+)
+def test_config_selection(environ, expected):
+    assert selected_config_name(environ) == expected
+
+
+def test_unknown_configuration_name_is_refused():
+    with pytest.raises(ConfigError, match="unknown configuration"):
+        load_config("nonsense")
+
+
+def test_every_environment_has_a_class():
+    assert set(CONFIGS) == {"development", "testing", "staging", "production"}
