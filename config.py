@@ -16,6 +16,9 @@ from dotenv import load_dotenv
 
 PLACEHOLDER_MARKERS = ("your-", "change-me", "changeme", "example", "secret-key-here", "dev-")
 MIN_SECRET_LENGTH = 32
+# OWASP's Password Storage Cheat Sheet minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
+ARGON2_MIN_SAFE_MEMORY_COST = 19 * 1024
+ARGON2_MIN_SAFE_TIME_COST = 2
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105 - refused in prod
 
 
@@ -105,6 +108,10 @@ class Config:
     DEFAULT_SESSION_COOKIE_SECURE: ClassVar[bool] = True
     DEFAULT_LOG_LEVEL: ClassVar[str] = "INFO"
     DEFAULT_DATABASE_URL: ClassVar[str] = "sqlite:///flask_app.db"
+    # argon2id cost: RFC 9106's second recommended ("low memory") profile, argon2-cffi's default.
+    DEFAULT_ARGON2_TIME_COST: ClassVar[int] = 3
+    DEFAULT_ARGON2_MEMORY_COST: ClassVar[int] = 64 * 1024  # KiB
+    DEFAULT_ARGON2_PARALLELISM: ClassVar[int] = 4
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = Env(os.environ if environ is None else environ)
@@ -157,6 +164,21 @@ class Config:
         self.CLOUDWATCH_LOG_GROUP = env.optional("CLOUDWATCH_LOG_GROUP")
         self.FIELD_ENCRYPTION_KEY = env.optional("FIELD_ENCRYPTION_KEY")
 
+        self.ARGON2_TIME_COST = env.integer(
+            "ARGON2_TIME_COST", self.DEFAULT_ARGON2_TIME_COST, minimum=1
+        )
+        self.ARGON2_MEMORY_COST = env.integer(
+            "ARGON2_MEMORY_COST", self.DEFAULT_ARGON2_MEMORY_COST, minimum=8
+        )
+        self.ARGON2_PARALLELISM = env.integer(
+            "ARGON2_PARALLELISM", self.DEFAULT_ARGON2_PARALLELISM, minimum=1
+        )
+        if self.ARGON2_MEMORY_COST < 8 * self.ARGON2_PARALLELISM:
+            # libargon2 refuses this combination: every hash would fail.
+            env.errors.append(
+                "ARGON2_MEMORY_COST must be at least 8 KiB per lane (8 * ARGON2_PARALLELISM)"
+            )
+
         self.FLASK_HOST = env.text("FLASK_HOST", "127.0.0.1")
         self.FLASK_PORT = env.integer("FLASK_PORT", 5000, minimum=1)
 
@@ -193,6 +215,14 @@ class Config:
             problems.append("DATABASE_URL is not set")
         if self.SESSION_COOKIE_SAMESITE == "None" and not self.SESSION_COOKIE_SECURE:
             problems.append("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=true")
+        if (
+            self.ARGON2_MEMORY_COST < ARGON2_MIN_SAFE_MEMORY_COST
+            or self.ARGON2_TIME_COST < ARGON2_MIN_SAFE_TIME_COST
+        ):
+            problems.append(
+                "ARGON2_MEMORY_COST/ARGON2_TIME_COST are below OWASP's minimum for argon2id "
+                f"({ARGON2_MIN_SAFE_MEMORY_COST} KiB, {ARGON2_MIN_SAFE_TIME_COST} iterations)"
+            )
         return problems
 
     @classmethod
@@ -219,6 +249,10 @@ class TestingConfig(DevelopmentConfig):
     TESTING = True
     DEFAULT_LOG_LEVEL = "WARNING"
     DEFAULT_DATABASE_URL = "sqlite:///flask_app_test.db"
+    # Deliberately weak hashing so the suite stays fast; never outside tests.
+    DEFAULT_ARGON2_TIME_COST = 1
+    DEFAULT_ARGON2_MEMORY_COST = 1024
+    DEFAULT_ARGON2_PARALLELISM = 1
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(environ)

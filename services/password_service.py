@@ -1,0 +1,187 @@
+"""Password hashing and the password policy: the one place that knows how passwords are handled.
+
+New hashes are argon2id, with the cost taken from the Flask config (`ARGON2_*`) when an app
+context exists, else RFC 9106's low-memory profile. bcrypt hashes imported from the old Node.js
+service still verify; `needs_rehash` tells the caller to replace them (and argon2 hashes of an
+older cost) at the next successful login. `check_password` is the single source of truth for the
+`/api/v1` password rules; `legacy_password_problems` reproduces the old service's rule for `/v1`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import gzip
+import re
+import unicodedata
+from pathlib import Path
+from typing import NamedTuple
+
+import bcrypt
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app, has_app_context
+
+from errors import ValidationError
+
+DEFAULT_TIME_COST = 3
+DEFAULT_MEMORY_COST = 64 * 1024  # KiB
+DEFAULT_PARALLELISM = 4
+
+MIN_LENGTH = 12
+MAX_LENGTH = 128
+LEGACY_MIN_LENGTH = 8
+
+ARGON2ID_PREFIX = "$argon2id$"
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+# bcrypt (and Node's bcrypt/bcryptjs) read only the first 72 bytes; pyca/bcrypt refuses more.
+BCRYPT_MAX_BYTES = 72
+
+COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
+
+_DUMMY_PASSWORD = "not a real password: only spends the time a real verification takes"  # noqa: S105
+_LETTER = re.compile(r"[A-Za-z]")
+_DIGIT = re.compile(r"[0-9]")
+
+
+class Argon2Parameters(NamedTuple):
+    """The cost of one argon2id hash."""
+
+    time_cost: int
+    memory_cost: int
+    parallelism: int
+
+
+def current_parameters() -> Argon2Parameters:
+    """The configured argon2id cost, or the defaults outside an app context."""
+    if not has_app_context():
+        return Argon2Parameters(DEFAULT_TIME_COST, DEFAULT_MEMORY_COST, DEFAULT_PARALLELISM)
+    config = current_app.config
+    return Argon2Parameters(
+        int(config.get("ARGON2_TIME_COST", DEFAULT_TIME_COST)),
+        int(config.get("ARGON2_MEMORY_COST", DEFAULT_MEMORY_COST)),
+        int(config.get("ARGON2_PARALLELISM", DEFAULT_PARALLELISM)),
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _hasher(parameters: Argon2Parameters) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=parameters.time_cost,
+        memory_cost=parameters.memory_cost,
+        parallelism=parameters.parallelism,
+        type=Type.ID,
+    )
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy_hash(parameters: Argon2Parameters) -> str:
+    # Made once per cost, so the dummy verification costs exactly what a real one does.
+    return _hasher(parameters).hash(_DUMMY_PASSWORD)
+
+
+def _encode(password: str) -> bytes:
+    """UTF-8 bytes of the NFKC form (NIST SP 800-63B), never failing on lone surrogates."""
+    return unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of `password` at the current cost."""
+    return _hasher(current_parameters()).hash(_encode(password))
+
+
+def dummy_verify() -> None:
+    """Spend one hash computation, so an unknown account answers as slowly as a known one."""
+    parameters = current_parameters()
+    with contextlib.suppress(VerifyMismatchError):
+        _hasher(parameters).verify(_dummy_hash(parameters), _DUMMY_PASSWORD + "!")
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches the argon2 or bcrypt `password_hash`; never raises."""
+    if password_hash and password_hash.startswith("$argon2"):
+        return _verify_argon2(password_hash, password)
+    if password_hash and password_hash.startswith(BCRYPT_PREFIXES):
+        return _verify_bcrypt(password_hash, password)
+    dummy_verify()
+    return False
+
+
+def _verify_argon2(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher(current_parameters()).verify(password_hash, _encode(password))
+    except VerifyMismatchError:
+        return False
+    except (VerificationError, InvalidHashError):
+        dummy_verify()
+        return False
+
+
+def _verify_bcrypt(password_hash: str, password: str) -> bool:
+    # The old service hashed the raw UTF-8 bytes (no normalisation), truncated at 72 bytes.
+    candidate = password.encode("utf-8", "surrogatepass")[:BCRYPT_MAX_BYTES]
+    # `$2y$` (PHP's name) is the same algorithm as `$2b$`.
+    stored = ("$2b$" + password_hash[4:]) if password_hash.startswith("$2y$") else password_hash
+    try:
+        return bcrypt.checkpw(candidate, stored.encode("ascii"))
+    except ValueError:  # malformed hash or salt; UnicodeEncodeError is a ValueError too
+        dummy_verify()
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """True unless `password_hash` is argon2id at exactly the current cost (bcrypt always is)."""
+    if not password_hash.startswith(ARGON2ID_PREFIX):
+        return True
+    try:
+        return _hasher(current_parameters()).check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The offline list of common / breached passwords (lower-cased), loaded once per process."""
+    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
+        return frozenset(line.rstrip("\n") for line in lines if line.strip())
+
+
+def _comparable(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().lower()
+
+
+def is_common_password(password: str) -> bool:
+    """True when `password` is on the common-password list, ignoring case and outer spaces."""
+    return _comparable(password) in common_passwords()
+
+
+def password_problems(password: str, *, email: str | None = None) -> list[str]:
+    """Every way `password` breaks the policy (empty when it is acceptable)."""
+    problems: list[str] = []
+    length = len(password)  # code points, as the contract counts
+    if length < MIN_LENGTH:
+        problems.append(f"Password must be at least {MIN_LENGTH} characters")
+    elif length > MAX_LENGTH:
+        problems.append(f"Password must be at most {MAX_LENGTH} characters")
+    if is_common_password(password):
+        problems.append("Password is too common")
+    if email and email.strip() and _comparable(password) == _comparable(email):
+        problems.append("Password must not be the same as the email")
+    return problems
+
+
+def check_password(password: str, *, email: str | None = None, field: str = "password") -> None:
+    """Raise `ValidationError` listing every policy problem of `password`; None when it is fine."""
+    problems = password_problems(password, email=email)
+    if problems:
+        raise ValidationError([{"field": field, "error": problem} for problem in problems])
+
+
+def legacy_password_problems(password: str) -> list[str]:
+    """The old Node.js service's rule (at least 8, one letter, one digit), in its own words."""
+    # JavaScript counts UTF-16 code units and stops at the first failing rule; so do we.
+    if len(password.encode("utf-16-le", "surrogatepass")) // 2 < LEGACY_MIN_LENGTH:
+        return [f"password must be at least {LEGACY_MIN_LENGTH} characters"]
+    if not (_LETTER.search(password) and _DIGIT.search(password)):
+        return ["password must contain at least 1 letter and 1 number"]
+    return []
