@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 
@@ -20,6 +21,7 @@ MIN_SECRET_LENGTH = 32
 ARGON2_MIN_SAFE_MEMORY_COST = 19 * 1024
 ARGON2_MIN_SAFE_TIME_COST = 2
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105 - refused in prod
+MAIL_BACKENDS = ("smtp", "console", "none")
 
 
 class ConfigError(Exception):
@@ -79,6 +81,20 @@ class Env:
             return default
         return value
 
+    def base_url(self, name: str, default: str | None) -> str | None:
+        """An absolute http(s) URL without query or fragment, trailing slash removed."""
+        value = self.optional(name)
+        if value is None:
+            return default
+        parts = urlsplit(value)
+        absolute = parts.scheme in ("http", "https") and bool(parts.netloc)
+        if not absolute or parts.query or parts.fragment:
+            self.errors.append(
+                f"{name} must be an absolute http(s) URL without query or fragment (got {value!r})"
+            )
+            return default
+        return value.rstrip("/")
+
 
 def normalize_database_url(url: str) -> str:
     """Route `postgres://` and `postgresql://` URLs to the psycopg 3 driver; others unchanged."""
@@ -112,6 +128,9 @@ class Config:
     DEFAULT_ARGON2_TIME_COST: ClassVar[int] = 3
     DEFAULT_ARGON2_MEMORY_COST: ClassVar[int] = 64 * 1024  # KiB
     DEFAULT_ARGON2_PARALLELISM: ClassVar[int] = 4
+    # Without MAIL_SERVER: staging and production must say how mail leaves (validate() insists).
+    DEFAULT_MAIL_BACKEND: ClassVar[str] = "smtp"
+    DEFAULT_PUBLIC_BASE_URL: ClassVar[str | None] = None
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = Env(os.environ if environ is None else environ)
@@ -182,6 +201,28 @@ class Config:
         self.FLASK_HOST = env.text("FLASK_HOST", "127.0.0.1")
         self.FLASK_PORT = env.integer("FLASK_PORT", 5000, minimum=1)
 
+        self._read_mail_settings(env)
+
+    def _read_mail_settings(self, env: Env) -> None:
+        """Outgoing mail (services/email_service.py) and the base URL of the links it carries."""
+        self.MAIL_SERVER = env.optional("MAIL_SERVER")
+        self.MAIL_PORT = env.integer("MAIL_PORT", 587, minimum=1)
+        self.MAIL_USE_TLS = env.boolean("MAIL_USE_TLS", True)
+        self.MAIL_USE_SSL = env.boolean("MAIL_USE_SSL", False)
+        if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
+            env.errors.append(
+                "MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (TLS from the start) exclude each other"
+            )
+        self.MAIL_USERNAME = env.optional("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env.optional("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = env.text(
+            "MAIL_DEFAULT_SENDER", "Flask Backend <no-reply@localhost>"
+        )
+        self.MAIL_TIMEOUT = env.integer("MAIL_TIMEOUT", 10, minimum=1)
+        default_backend = "smtp" if self.MAIL_SERVER else self.DEFAULT_MAIL_BACKEND
+        self.MAIL_BACKEND = env.choice("MAIL_BACKEND", default_backend, MAIL_BACKENDS)
+        self.PUBLIC_BASE_URL = env.base_url("PUBLIC_BASE_URL", self.DEFAULT_PUBLIC_BASE_URL)
+
     def _default_secret(self) -> str | None:
         """Development and testing run without secrets; other environments must set them."""
         return None
@@ -223,6 +264,26 @@ class Config:
                 "ARGON2_MEMORY_COST/ARGON2_TIME_COST are below OWASP's minimum for argon2id "
                 f"({ARGON2_MIN_SAFE_MEMORY_COST} KiB, {ARGON2_MIN_SAFE_TIME_COST} iterations)"
             )
+        problems.extend(self._mail_problems())
+        return problems
+
+    def _mail_problems(self) -> list[str]:
+        """Staging and production must deliver mail for real, or say explicitly that they don't."""
+        problems: list[str] = []
+        if self.MAIL_BACKEND == "smtp" and not self.MAIL_SERVER:
+            problems.append("MAIL_SERVER is not set (or set MAIL_BACKEND=none to send no mail)")
+        if self.MAIL_BACKEND == "console":
+            problems.append(
+                "MAIL_BACKEND=console writes mails and their single-use links to the log; "
+                "it is for development only"
+            )
+        if self.MAIL_USERNAME and not (self.MAIL_USE_TLS or self.MAIL_USE_SSL):
+            problems.append(
+                "MAIL_USERNAME is set but neither MAIL_USE_TLS nor MAIL_USE_SSL is: "
+                "the password would travel in clear"
+            )
+        if not self.PUBLIC_BASE_URL:
+            problems.append("PUBLIC_BASE_URL is not set (links in emails are built from it)")
         return problems
 
     @classmethod
@@ -238,6 +299,8 @@ class DevelopmentConfig(Config):
     REQUIRE_DATABASE_URL = False
     DEFAULT_SESSION_COOKIE_SECURE = False
     DEFAULT_LOG_LEVEL = "DEBUG"
+    DEFAULT_MAIL_BACKEND = "console"
+    DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
 
     def _default_secret(self) -> str | None:
         return DEVELOPMENT_SECRET

@@ -121,6 +121,14 @@ class ServiceUnavailable(AppError):
     )
 
 
+class EmailDeliveryError(AppError):
+    status, code, default_message = (
+        503,
+        "SERVICE_UNAVAILABLE",
+        "Email could not be sent, try again later",
+    )
+
+
 # Werkzeug's HTTP errors, by status, in the contract's terms.
 HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
     error.status: error

@@ -23,6 +23,8 @@ from models import db
 from tests.apps import make_app
 from tests.databases import TestDatabase, worker_database
 
+pytest_plugins = ["tests.mail_server"]
+
 
 @pytest.fixture(scope="session")
 def database(worker_id: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:

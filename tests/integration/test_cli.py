@@ -20,7 +20,7 @@ def run_flask(*args, env_overrides):
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("FLASK_", "SECRET", "JWT", "DATABASE"))
+        if not k.startswith(("FLASK_", "SECRET", "JWT", "DATABASE", "MAIL_", "PUBLIC_BASE_URL"))
     }
     env.update(env_overrides)
     return subprocess.run(
@@ -68,6 +68,8 @@ def test_production_with_safe_settings_validates(tmp_path):
             "SECRET_KEY": secret,
             "JWT_SECRET_KEY": secret[::-1],
             "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+            "MAIL_SERVER": "smtp.example.com",
+            "PUBLIC_BASE_URL": "https://accounts.example.com",
         },
     )
     assert result.returncode == 0, result.stderr

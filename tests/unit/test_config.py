@@ -22,6 +22,8 @@ SAFE_PRODUCTION = {
     "SECRET_KEY": GOOD_SECRET,
     "JWT_SECRET_KEY": GOOD_SECRET[::-1],
     "DATABASE_URL": "postgresql://app:pw@db:5432/app?sslmode=require",
+    "MAIL_SERVER": "smtp.example.com",
+    "PUBLIC_BASE_URL": "https://accounts.example.com",
 }
 
 
@@ -111,6 +113,8 @@ def test_production_lists_every_problem_at_once():
         "SECRET_KEY is not set",
         "JWT_SECRET_KEY is not set",
         "DATABASE_URL is not set",
+        "MAIL_SERVER is not set (or set MAIL_BACKEND=none to send no mail)",
+        "PUBLIC_BASE_URL is not set (links in emails are built from it)",
     ]
 
 

@@ -1,0 +1,138 @@
+"""Outgoing email: render a text and an HTML template into one message, and deliver it.
+
+`MAIL_BACKEND` chooses the delivery: `smtp` (smtplib, synchronously, inside the request),
+`console` (the rendered mail goes to the application log; development only) or `none`.
+Bodies carry single-use tokens, so nothing on the smtp path ever logs a body.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Mapping
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
+from urllib.parse import quote
+
+from flask import current_app, render_template
+
+from errors import EmailDeliveryError
+
+logger = logging.getLogger(__name__)
+
+VERIFY_LINK_PATH = "/auth/verify-email"
+RESET_LINK_PATH = "/auth/reset-password"
+
+
+def send_verification_email(*, to: str, name: str, token: str) -> None:
+    """Mail `to` the link that confirms their address."""
+    send_email(
+        to=to,
+        subject="Confirm your email address",
+        template="verify_email",
+        context={"name": name, "link": public_link(VERIFY_LINK_PATH, token=token)},
+    )
+
+
+def send_password_reset_email(*, to: str, name: str, token: str, expires_minutes: int) -> None:
+    """Mail `to` the link that lets them choose a new password."""
+    send_email(
+        to=to,
+        subject="Reset your password",
+        template="reset_password",
+        context={
+            "name": name,
+            "link": public_link(RESET_LINK_PATH, token=token),
+            "expires_minutes": expires_minutes,
+        },
+    )
+
+
+def send_email(*, to: str, subject: str, template: str, context: Mapping[str, Any]) -> None:
+    """Render `templates/emails/<template>.txt` and `.html` and deliver them by `MAIL_BACKEND`."""
+    config = current_app.config
+    values = {"subject": subject, "public_base_url": config["PUBLIC_BASE_URL"], **context}
+    text = render_template(f"emails/{template}.txt", **values)
+    html = render_template(f"emails/{template}.html", **values)
+    message = build_message(to=to, subject=subject, text=text, html=html)
+    backend = config["MAIL_BACKEND"]
+    if backend == "smtp":
+        _deliver_by_smtp(message, template=template)
+    elif backend == "console":
+        current_app.logger.info(
+            "email not sent (MAIL_BACKEND=console)\nFrom: %s\nTo: %s\nSubject: %s\n\n%s",
+            message["From"],
+            message["To"],
+            subject,
+            text,
+        )
+    else:
+        logger.debug("email %r to %s not sent: MAIL_BACKEND=none", template, _masked(to))
+
+
+def public_link(path: str, *, token: str) -> str:
+    """An absolute link under `PUBLIC_BASE_URL` carrying `token` URL-encoded in its query."""
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    return f"{base}{path}?token={quote(token, safe='')}"
+
+
+def build_message(*, to: str, subject: str, text: str, html: str) -> EmailMessage:
+    """A multipart/alternative message from the configured sender: text part, then HTML part."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = to
+    message["Date"] = formatdate(usegmt=True)
+    # An explicit domain keeps make_msgid from resolving this host's name on every mail.
+    message["Message-ID"] = make_msgid(domain=_domain_of(sender))
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def _deliver_by_smtp(message: EmailMessage, *, template: str) -> None:
+    config = current_app.config
+    recipient = _masked(str(message["To"]))
+    if not config["MAIL_SERVER"]:
+        logger.error("email %r to %s not sent: MAIL_SERVER is not set", template, recipient)
+        raise EmailDeliveryError
+    try:
+        with _connect(config) as smtp:
+            if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
+            smtp.send_message(message)
+    except OSError as exc:  # every smtplib error, refused connections, timeouts, TLS failures
+        # The exception's text may quote the server's reply; its type and code are enough.
+        code = getattr(exc, "smtp_code", None)
+        logger.error(
+            "email %r to %s not sent: %s%s",
+            template,
+            recipient,
+            type(exc).__name__,
+            f" (SMTP {code})" if code else "",
+        )
+        raise EmailDeliveryError from exc
+    logger.info("email %r sent to %s", template, recipient)
+
+
+def _connect(config: Mapping[str, Any]) -> smtplib.SMTP:
+    host, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+    if config["MAIL_USE_SSL"]:
+        context = ssl.create_default_context()
+        return smtplib.SMTP_SSL(host, port, timeout=timeout, context=context)
+    return smtplib.SMTP(host, port, timeout=timeout)
+
+
+def _domain_of(address: str) -> str:
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+def _masked(address: str) -> str:
+    """`a***@example.com`: enough to follow a delivery in the log, not to harvest addresses."""
+    local, _, domain = parseaddr(address)[1].rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
