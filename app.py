@@ -15,7 +15,7 @@ from blueprints import register_blueprints
 from commands import register_commands
 from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
-from extensions import db, migrate
+from extensions import db, limiter, migrate
 from json_provider import AppRequest, StrictJSONProvider
 from observability import configure_logging, register_request_hooks
 
@@ -48,6 +48,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects from `extensions.py`."""
     db.init_app(app)
     migrate.init_app(app, db, directory="migrations")
+    limiter.init_app(app)
 
 
 def register_shellcontext(app: Flask) -> None:

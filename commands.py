@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from pydantic import ValidationError as PydanticValidationError
+
+from blueprints.endpoint import pydantic_errors
+from errors import AppError
+from schemas.user import UserCreate
+from services import user_service
+from services.base_service import unit_of_work
 
 config_cli = AppGroup("config", help="Inspect and validate the configuration.")
+users_cli = AppGroup("users", help="Manage user accounts.")
 
 
 @config_cli.command("validate")
@@ -22,6 +32,36 @@ def validate_config() -> None:
     click.echo(f"The '{settings.NAME}' configuration is valid.")
 
 
+@users_cli.command("create")
+@click.option("--email", required=True, help="Sign-in email (stored lower-cased).")
+@click.option("--name", required=True, help="Display name.")
+@click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
+@click.option("--password", help="Prompted for (hidden, twice) when omitted.")
+def create_user(email: str, name: str, role: str, password: str | None) -> None:
+    """Create a user with the same rules as the API."""
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        data = UserCreate(email=email, name=name, role=role, password=password)
+        with unit_of_work(user_service.EMAIL_TAKEN):
+            user = user_service.add_user(
+                email=data.email, password=data.password, name=data.name, role=data.role
+            )
+    except PydanticValidationError as exc:
+        _fail([f"{item['field']}: {item['error']}" for item in pydantic_errors(exc)])
+    except AppError as exc:
+        problems = exc.details.get("errors", [])
+        _fail([f"{p['field']}: {p['error']}" for p in problems] or [exc.message])
+    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
+
+
+def _fail(problems: list[str]) -> NoReturn:
+    for problem in problems:
+        click.echo(f"  - {problem}", err=True)
+    raise SystemExit(1)
+
+
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
     app.cli.add_command(config_cli)
+    app.cli.add_command(users_cli)

@@ -198,6 +198,31 @@ class Config:
                 "ARGON2_MEMORY_COST must be at least 8 KiB per lane (8 * ARGON2_PARALLELISM)"
             )
 
+        self.JWT_ACCESS_TOKEN_EXPIRES = env.integer("JWT_ACCESS_TOKEN_EXPIRES", 900, minimum=1)
+        self.JWT_REFRESH_TOKEN_EXPIRES = env.integer(
+            "JWT_REFRESH_TOKEN_EXPIRES", 7 * 24 * 3600, minimum=1
+        )
+        self.JWT_ISSUER = env.text("JWT_ISSUER", self.APP_NAME)
+        self.JWT_AUDIENCE = env.text("JWT_AUDIENCE", f"{self.APP_NAME}-api")
+        self.EMAIL_VERIFICATION_TOKEN_HOURS = env.integer(
+            "EMAIL_VERIFICATION_TOKEN_HOURS", 48, minimum=1
+        )
+        self.PASSWORD_RESET_TOKEN_MINUTES = env.integer(
+            "PASSWORD_RESET_TOKEN_MINUTES", 60, minimum=1
+        )
+
+        self.RATELIMIT_ENABLED = env.boolean("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_STORAGE_URI = env.text(
+            "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
+        )
+        self.RATELIMIT_LOGIN_PER_ADDRESS = env.text("RATELIMIT_LOGIN_PER_ADDRESS", "20/minute")
+        self.RATELIMIT_LOGIN_PER_ACCOUNT = env.text(
+            "RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute;20/hour"
+        )
+        self.RATELIMIT_REFRESH = env.text("RATELIMIT_REFRESH", "60/minute")
+        self.RATELIMIT_FORGOT_PASSWORD = env.text("RATELIMIT_FORGOT_PASSWORD", "5/minute;20/hour")
+        self.RATELIMIT_REGISTER = env.text("RATELIMIT_REGISTER", "10/minute;50/hour")
+
         self.FLASK_HOST = env.text("FLASK_HOST", "127.0.0.1")
         self.FLASK_PORT = env.integer("FLASK_PORT", 5000, minimum=1)
 

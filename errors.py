@@ -148,11 +148,14 @@ HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
 
 
 def wants_json() -> bool:
-    """API paths always get JSON; elsewhere JSON only when the client prefers it."""
+    """API paths always get JSON; elsewhere HTML only when the client asks for it."""
     if request.path.startswith(JSON_PATH_PREFIXES) or request.path in ("/api", "/v1"):
         return True
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" or (request.is_json and best != "text/html")
+    if "Authorization" in request.headers:
+        return True
+    # Browsers name text/html explicitly; a client sending */* or no Accept at all gets JSON.
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best != "text/html"
 
 
 def error_response(error: AppError) -> ResponseReturnValue:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
-from blueprints import api, auth, health, main
+from blueprints import api, api_auth, api_users, auth, health, main, openapi
 
-BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp)
+# api_auth and api_users add their routes to api.bp when imported.
+ROUTE_MODULES = (api_auth, api_users)
+BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 
 def register_blueprints(app: Flask) -> None:

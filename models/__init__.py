@@ -1,6 +1,19 @@
 """SQLAlchemy models. Importing this package registers every model on `db.metadata`."""
 
+from models.action_token import ActionToken, TokenPurpose
+from models.auth_session import AuthSession, RefreshToken
 from models.base import Base, Model, db, utcnow
 from models.user import Role, User
 
-__all__ = ["Base", "Model", "Role", "User", "db", "utcnow"]
+__all__ = [
+    "ActionToken",
+    "AuthSession",
+    "Base",
+    "Model",
+    "RefreshToken",
+    "Role",
+    "TokenPurpose",
+    "User",
+    "db",
+    "utcnow",
+]

@@ -56,7 +56,9 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after commit: services return them and views serialise them without
+# another SELECT (each request ends its session anyway).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 # mypy cannot see through `db.Model` (a known Flask-SQLAlchemy limitation): type-check against Base.
 if TYPE_CHECKING:

@@ -35,12 +35,12 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     )
 
     email: Mapped[str] = mapped_column(String(320))
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(100), index=True)
     password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
     role: Mapped[str] = mapped_column(String(16), default=Role.USER.value)
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
     @property
     def is_admin(self) -> bool:

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
+from extensions import limiter
 from models import db
 from tests.apps import make_app
 from tests.databases import TestDatabase, worker_database
@@ -52,6 +53,7 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     application: Flask = request.getfixturevalue("app")
     with application.app_context():
+        limiter.reset()
         db.session.remove()
         tables = [table.name for table in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as connection:
@@ -60,6 +62,13 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
             else:
                 for table in tables:
                     connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - own names
+
+
+@pytest.fixture(autouse=True)
+def _push_request_context() -> None:
+    """Replace pytest-flask's fixture of this name, which keeps one request context open for
+    the whole test: every test-client request would then share its `g` and database session,
+    unlike real requests."""
 
 
 @pytest.fixture

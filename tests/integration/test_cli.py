@@ -78,8 +78,9 @@ def test_production_with_safe_settings_validates(tmp_path):
 
 def test_shell_context_preloads_app_db_and_models(app):
     context = {}
-    for processor in app.shell_context_processors:
-        context.update(processor())
+    with app.app_context():
+        for processor in app.shell_context_processors:
+            context.update(processor())
     assert context["app"] is app
     assert context["db"] is app_module.db
     assert context["User"] is User

@@ -304,6 +304,8 @@ def test_production_refuses_argon2_cost_below_owasp_minimum(weak):
             "SECRET_KEY": "3f1c9a7be2d04c56a8f1e0b9d7c6a5b4e3f2a1b0c9d8e7f6",
             "JWT_SECRET_KEY": "6f7e8d9c0b1a2f3e4b5a6c7d9b0e1f8a65c40d2eb7a9c1f3",
             "DATABASE_URL": "postgresql://app:pw@db:5432/app",
+            "MAIL_SERVER": "smtp.example.com",
+            "PUBLIC_BASE_URL": "https://accounts.example.com",
             **weak,
         }
     )

@@ -1,0 +1,58 @@
+"""User management under `/api/v1/users` (contract §4)."""
+
+from __future__ import annotations
+
+from flask.typing import ResponseReturnValue
+
+from blueprints.api import bp
+from blueprints.endpoint import endpoint
+from blueprints.security import current_principal
+from envelope import success
+from schemas.user import UserCreate, UserListQuery, UserPage, UserRead, UserUpdate
+from services import user_service
+
+TAGS = ("users",)
+COMMON_ERRORS = (401, 403, 404)
+
+
+@bp.get("/users")
+@endpoint(query=UserListQuery, response=UserPage, auth=True, errors=(401, 403), tags=TAGS)
+def list_users(query: UserListQuery) -> object:
+    """List users (administrators): pagination, sorting, search and filters."""
+    page = user_service.list_users(actor=current_principal().user, query=query)
+    return {"items": page.items, "pagination": page.pagination}
+
+
+@bp.post("/users")
+@endpoint(
+    body=UserCreate, response=UserRead, status=201, auth=True, errors=(401, 403, 409), tags=TAGS
+)
+def create_user(body: UserCreate) -> object:
+    """Create a user (administrators)."""
+    return user_service.create(actor=current_principal().user, data=body)
+
+
+@bp.get("/users/<int:user_id>")
+@endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, tags=TAGS)
+def get_user(user_id: int) -> object:
+    """Get a user: yourself, or anyone for administrators."""
+    return user_service.get_for_actor(actor=current_principal().user, user_id=user_id)
+
+
+@bp.route("/users/<int:user_id>", methods=["PUT", "PATCH"])
+@endpoint(body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
+def update_user(user_id: int, body: UserUpdate) -> object:
+    """Change a user. Yourself: name, email, password (with current_password).
+    Administrators: also role and is_active. PUT and PATCH both change only the fields sent."""
+    principal = current_principal()
+    return user_service.update(
+        actor=principal.user, user_id=user_id, changes=body, session_id=principal.session_id
+    )
+
+
+@bp.delete("/users/<int:user_id>")
+@endpoint(auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
+def delete_user(user_id: int) -> ResponseReturnValue:
+    """Delete a user (administrators). The row is kept; the user's tokens stop working."""
+    user_service.delete(actor=current_principal().user, user_id=user_id)
+    return success(None, "User deleted")

@@ -1,0 +1,142 @@
+"""`@endpoint(...)`: one declaration per route that validates its input with Pydantic, wraps its
+answer in the envelope, and feeds the OpenAPI document (`blueprints/openapi.py`).
+
+A view receives `body=` and/or `query=` as validated models and returns a domain object (or a
+list, or None); the decorator serialises it through `response` into the success envelope.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
+from pydantic import BaseModel, TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+
+from blueprints.security import authenticate_request
+from envelope import DEFAULT_MESSAGE, success
+from errors import ValidationError
+
+ENDPOINT_SPEC_ATTRIBUTE = "endpoint_spec"
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """What a route takes and answers, for validation and for the OpenAPI document."""
+
+    summary: str
+    description: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: Any
+    status: int
+    auth: bool
+    errors: tuple[int, ...]
+    message: str
+    envelope: bool
+    tags: tuple[str, ...]
+    adapter: TypeAdapter[Any] | None = field(default=None, compare=False)
+
+
+def pydantic_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
+    """Pydantic's errors as the contract's `[{"field", "error"}]` list."""
+    items = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(part) for part in error["loc"]) or "body"
+        if error["type"] == "extra_forbidden":
+            message = "Unknown field"
+        else:
+            message = str(error["msg"]).removeprefix("Value error, ")
+        items.append({"field": location, "error": message})
+    return items
+
+
+def validate_model(model: type[BaseModel], data: object) -> BaseModel:
+    """Validate `data` into `model`, raising the contract's VALIDATION_ERROR on failure."""
+    try:
+        return model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ValidationError(pydantic_errors(exc)) from None
+
+
+def request_body() -> object:
+    """The parsed JSON body; an absent body counts as an empty object."""
+    if not request.content_length and not request.is_json:
+        return {}
+    if not request.get_data(cache=True):
+        return {}
+    return request.get_json()
+
+
+def query_arguments(model: type[BaseModel]) -> dict[str, str]:
+    """Query parameters; a repeated parameter is ambiguous, so it is refused."""
+    arguments: dict[str, str] = {}
+    for name, values in request.args.lists():
+        if len(values) > 1:
+            raise ValidationError.single(name, "Give this parameter once")
+        arguments[name] = values[0]
+    return arguments
+
+
+def serialize(adapter: TypeAdapter[Any], result: object) -> Any:
+    """Domain objects (ORM rows included) to JSON-ready data through the response model."""
+    return adapter.dump_python(adapter.validate_python(result, from_attributes=True), mode="json")
+
+
+def endpoint(
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: Any = None,
+    status: int = 200,
+    auth: bool = False,
+    errors: tuple[int, ...] = (),
+    message: str = DEFAULT_MESSAGE,
+    envelope: bool = True,
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[..., Any]], Callable[..., ResponseReturnValue]]:
+    """Declare a route's input and output; see the module docstring."""
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., ResponseReturnValue]:
+        doc = (view.__doc__ or view.__name__).strip()
+        summary, _, description = doc.partition("\n")
+        spec = EndpointSpec(
+            summary=summary.strip(),
+            description=description.strip(),
+            body=body,
+            query=query,
+            response=response,
+            status=status,
+            auth=auth,
+            errors=errors,
+            message=message,
+            envelope=envelope,
+            tags=tags,
+            adapter=TypeAdapter(response) if response is not None else None,
+        )
+
+        @functools.wraps(view)
+        def wrapper(**path_arguments: Any) -> ResponseReturnValue:
+            if auth:
+                authenticate_request()
+            arguments = dict(path_arguments)
+            if body is not None:
+                arguments["body"] = validate_model(body, request_body())
+            if query is not None:
+                arguments["query"] = validate_model(query, query_arguments(query))
+            result = view(**arguments)
+            if isinstance(result, Response | tuple):
+                return result
+            data = serialize(spec.adapter, result) if spec.adapter else None
+            if not envelope:
+                return jsonify(data), status
+            return success(data, message=message, status=status)
+
+        setattr(wrapper, ENDPOINT_SPEC_ATTRIBUTE, spec)
+        return wrapper
+
+    return decorator

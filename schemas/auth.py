@@ -1,0 +1,55 @@
+"""Requests and answers of token authentication, registration and account recovery."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from schemas.common import Email, Name, Password, RequestModel, ResponseModel, Token
+from schemas.user import UserRead
+
+
+class LoginRequest(RequestModel):
+    email: Email
+    password: Password
+
+
+class RefreshRequest(RequestModel):
+    refresh_token: Token
+
+
+class LogoutRequest(RequestModel):
+    refresh_token: Token | None = None
+
+
+class PasswordChangeRequest(RequestModel):
+    current_password: Password
+    new_password: Password
+
+
+class ForgotPasswordRequest(RequestModel):
+    email: Email
+
+
+class ResetPasswordRequest(RequestModel):
+    token: Token
+    password: Password
+
+
+class VerifyEmailRequest(RequestModel):
+    token: Token
+
+
+class RegisterRequest(RequestModel):
+    email: Email
+    password: Password
+    name: Name
+
+
+class TokenPair(ResponseModel):
+    """What login and refresh answer."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name
+    expires_in: int
+    user: UserRead

@@ -1,0 +1,182 @@
+"""Authentication: sign in, tokens, sign out, passwords, email verification, registration."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from errors import AccountDisabled, InvalidCredentials, InvalidToken, ValidationError
+from models import AuthSession, TokenPurpose, User, db, utcnow
+from services import (
+    action_token_service,
+    email_service,
+    password_service,
+    session_service,
+    token_service,
+    user_service,
+)
+from services.base_service import transactional, unit_of_work
+from services.session_service import IssuedTokens
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: the user and the sign-in session the token belongs to."""
+
+    user: User
+    session_id: str
+    token_id: str | None = None
+
+
+def authenticate_access_token(token: str) -> Principal:
+    """Verify an access token and load its user in one query, or raise INVALID_TOKEN.
+
+    The token must be well signed and unexpired, its session not revoked, and its user live and
+    active; the database is the source of truth, so revocation holds in every worker.
+    """
+    claims = token_service.decode_access_token(token)
+    user = db.session.scalars(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == claims.session_id,
+            AuthSession.revoked_at.is_(None),
+            User.id == claims.user_id,
+            User.deleted_at.is_(None),
+            User.is_active.is_(True),
+        )
+    ).first()
+    if user is None:
+        raise InvalidToken()
+    return Principal(user=user, session_id=claims.session_id, token_id=claims.token_id)
+
+
+@transactional
+def login(*, email: str, password: str, kind: str = "api") -> IssuedTokens:
+    """Check the password and open a sign-in session. Unknown emails cost one hash too."""
+    user = user_service.get_by_email(email)
+    if user is None:
+        password_service.dummy_verify()
+        raise InvalidCredentials()
+    if not password_service.verify_password(user.password_hash, password):
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountDisabled()
+    if user.password_hash and password_service.needs_rehash(user.password_hash):
+        user.password_hash = password_service.hash_password(password)
+    user.last_login_at = utcnow()
+    session = session_service.open_session(user, kind=kind)
+    db.session.flush()
+    return session_service.issue_tokens(user, session.id)
+
+
+def refresh(*, refresh_token: str) -> IssuedTokens:
+    """Rotate a refresh token. A token presented twice revokes its whole session (theft)."""
+    with unit_of_work():
+        stored = session_service.find_refresh_token(refresh_token)
+        if stored is None or stored.expires_at <= utcnow():
+            raise InvalidToken()
+        session = db.session.get(AuthSession, stored.session_id)
+        user = db.session.get(User, session.user_id) if session else None
+        if session is None or session.is_revoked or user is None:
+            raise InvalidToken()
+        reused = stored.used_at is not None or not session_service.claim_refresh_token(stored)
+        if reused:
+            session_service.revoke_session(session.id, reason=session_service.REVOKED_REUSE)
+        elif user.is_active and not user.is_deleted:
+            return session_service.issue_tokens(user, session.id)
+    if reused:
+        logger.warning("refresh token reuse detected; session revoked (user %s)", user.id)
+    raise InvalidToken()
+
+
+@transactional
+def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
+    """End the caller's session; a refresh token of another of their sessions ends that too."""
+    session_service.revoke_session(principal.session_id, reason=session_service.REVOKED_LOGOUT)
+    if refresh_token:
+        stored = session_service.find_refresh_token(refresh_token)
+        session = db.session.get(AuthSession, stored.session_id) if stored else None
+        if session is not None and session.user_id == principal.user.id:
+            session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
+
+
+@transactional
+def change_password(*, principal: Principal, current_password: str, new_password: str) -> None:
+    """Change one's own password; every other session of the user ends."""
+    user = principal.user
+    if not password_service.verify_password(user.password_hash, current_password):
+        raise ValidationError.single("current_password", "Current password is incorrect")
+    password_service.check_password(new_password, email=user.email, field="new_password")
+    user.password_hash = password_service.hash_password(new_password)
+    action_token_service.void_outstanding(user.id, TokenPurpose.RESET_PASSWORD)
+    session_service.revoke_user_sessions(
+        user.id,
+        reason=session_service.REVOKED_PASSWORD_CHANGE,
+        keep_session_id=principal.session_id,
+    )
+
+
+def register(*, email: str, password: str, name: str) -> User:
+    """Create an account with the `user` role and mail a verification link."""
+    with unit_of_work(user_service.EMAIL_TAKEN):
+        user = user_service.add_user(email=email, password=password, name=name)
+        token = _issue_verification_token(user)
+    _deliver_verification(user, token)
+    return user
+
+
+def request_password_reset(*, email: str) -> None:
+    """Mail a reset link when the account exists; the caller answers the same either way."""
+    with unit_of_work():
+        user = user_service.get_by_email(email)
+        if user is None or not user.is_active:
+            return
+        minutes = current_app.config["PASSWORD_RESET_TOKEN_MINUTES"]
+        token = action_token_service.issue(
+            user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes)
+        )
+    email_service.send_password_reset_email(
+        to=user.email, name=user.name, token=token, expires_minutes=minutes
+    )
+
+
+@transactional
+def reset_password(*, token: str, password: str) -> None:
+    """Set a new password with a mailed token; every session of the user ends."""
+    user = action_token_service.consume(token, TokenPurpose.RESET_PASSWORD)
+    password_service.check_password(password, email=user.email)
+    user.password_hash = password_service.hash_password(password)
+    session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
+
+
+def send_verification(*, user: User) -> None:
+    """Mail a fresh verification link (nothing to do when already verified)."""
+    if user.email_verified:
+        return
+    with unit_of_work():
+        token = _issue_verification_token(user)
+    _deliver_verification(user, token)
+
+
+@transactional
+def verify_email(*, token: str) -> User:
+    """Mark the address a verification token was sent to as verified."""
+    user = action_token_service.consume(token, TokenPurpose.VERIFY_EMAIL)
+    user.email_verified = True
+    return user
+
+
+def _issue_verification_token(user: User) -> str:
+    hours = current_app.config["EMAIL_VERIFICATION_TOKEN_HOURS"]
+    return action_token_service.issue(user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=hours))
+
+
+def _deliver_verification(user: User, token: str) -> None:
+    email_service.send_verification_email(to=user.email, name=user.name, token=token)

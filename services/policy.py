@@ -1,0 +1,44 @@
+"""Who may do what to a user account: every authorization rule, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from errors import Conflict, Forbidden
+from models import User
+
+ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
+
+
+def ensure_admin(actor: User) -> None:
+    """Only administrators pass."""
+    if not actor.is_admin:
+        raise Forbidden("Administrator rights are required")
+
+
+def ensure_self_or_admin(actor: User, user_id: int) -> None:
+    """A user may act on their own record; administrators on any. Checked before any lookup,
+    so a non-admin learns nothing about other ids."""
+    if not actor.is_admin and actor.id != user_id:
+        raise Forbidden()
+
+
+def ensure_can_update(actor: User, user_id: int, fields: Collection[str]) -> None:
+    """Non-administrators change only their own name, email and password."""
+    ensure_self_or_admin(actor, user_id)
+    if not actor.is_admin and (sent := ADMIN_ONLY_FIELDS.intersection(fields)):
+        raise Forbidden(f"Only administrators may change {', '.join(sorted(sent))}")
+
+
+def needs_current_password(actor: User, target: User) -> bool:
+    """Changing one's own email or password needs the current password; an admin resetting
+    someone else's does not."""
+    return actor.id == target.id
+
+
+def ensure_keeps_an_active_admin(
+    target: User, *, loses_admin: bool, active_admin_count: int
+) -> None:
+    """The last active administrator cannot be demoted, deactivated or deleted."""
+    if loses_admin and target.is_admin and target.is_active and active_admin_count <= 1:
+        raise Conflict("The last active administrator cannot be demoted, disabled or deleted")

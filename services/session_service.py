@@ -1,0 +1,104 @@
+"""Sign-in sessions and refresh tokens (helpers: they flush, the calling service commits)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from sqlalchemy import select, update
+
+from models import AuthSession, RefreshToken, User, db, utcnow
+from services import token_service
+
+REVOKED_LOGOUT = "logout"
+REVOKED_PASSWORD_CHANGE = "password_change"  # noqa: S105 - a reason, not a secret
+REVOKED_PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
+REVOKED_REUSE = "refresh_token_reuse"
+REVOKED_ACCOUNT = "account_change"
+
+
+@dataclass(frozen=True)
+class IssuedTokens:
+    """A fresh access/refresh pair, with the user it was issued to."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    user: User
+    session_id: str
+
+
+def open_session(user: User, *, kind: str = "api") -> AuthSession:
+    """Start a sign-in session for `user`, remembering where it came from."""
+    session = AuthSession(
+        id=token_service.new_session_id(),
+        user_id=user.id,
+        kind=kind,
+        client_address=(request.remote_addr or "")[:64] or None,
+        user_agent=(request.user_agent.string or "")[:255] or None,
+    )
+    db.session.add(session)
+    return session
+
+
+def issue_tokens(user: User, session_id: str) -> IssuedTokens:
+    """A new access token and a new refresh token in session `session_id`."""
+    raw_refresh = token_service.new_opaque_token()
+    db.session.add(
+        RefreshToken(
+            session_id=session_id,
+            token_hash=token_service.hash_token(raw_refresh),
+            expires_at=utcnow() + token_service.refresh_token_lifetime(),
+        )
+    )
+    lifetime = token_service.access_token_lifetime()
+    return IssuedTokens(
+        access_token=token_service.encode_access_token(user_id=user.id, session_id=session_id),
+        refresh_token=raw_refresh,
+        expires_in=int(lifetime.total_seconds()),
+        user=user,
+        session_id=session_id,
+    )
+
+
+def find_refresh_token(raw_token: str) -> RefreshToken | None:
+    """The stored refresh token matching `raw_token`, if any."""
+    token_hash = token_service.hash_token(raw_token)
+    return db.session.scalars(
+        select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+    ).first()
+
+
+def claim_refresh_token(token: RefreshToken) -> bool:
+    """Mark a refresh token used; False when someone else used it first (atomic)."""
+    result = db.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.id == token.id, RefreshToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def revoke_session(session_id: str, *, reason: str) -> None:
+    """End one sign-in session: its access and refresh tokens stop working."""
+    db.session.execute(
+        update(AuthSession)
+        .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def revoke_user_sessions(user_id: int, *, reason: str, keep_session_id: str | None = None) -> None:
+    """End every sign-in session of a user, except `keep_session_id` when given."""
+    statement = update(AuthSession).where(
+        AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+    )
+    if keep_session_id is not None:
+        statement = statement.where(AuthSession.id != keep_session_id)
+    db.session.execute(
+        statement.values(revoked_at=utcnow(), revoked_reason=reason).execution_options(
+            synchronize_session=False
+        )
+    )

@@ -1,0 +1,222 @@
+"""User accounts: look up, list, create, change and (softly) delete."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
+
+from errors import Conflict, NotFound, ValidationError
+from models import Role, User, db
+from schemas.user import UserCreate, UserListQuery, UserUpdate
+from services import password_service, policy, session_service
+from services.base_service import transactional
+
+EMAIL_TAKEN = "Email already registered"
+SORT_COLUMNS = {
+    "id": User.id,
+    "email": User.email,
+    "name": User.name,
+    "created_at": User.created_at,
+    "last_login_at": User.last_login_at,
+}
+
+
+@dataclass(frozen=True)
+class UserPage:
+    """One page of users and the numbers to page through the rest."""
+
+    items: list[User]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (0 when there are no users)."""
+        return math.ceil(self.total / self.per_page)
+
+    @property
+    def pagination(self) -> dict[str, int]:
+        """The contract's pagination object."""
+        return {
+            "page": self.page,
+            "per_page": self.per_page,
+            "total": self.total,
+            "pages": self.pages,
+        }
+
+
+def live_users() -> ColumnElement[bool]:
+    """The condition that hides soft-deleted users."""
+    return User.deleted_at.is_(None)
+
+
+def find(user_id: int) -> User | None:
+    """A live user by id, or None."""
+    return db.session.scalars(select(User).where(User.id == user_id, live_users())).first()
+
+
+def get(user_id: int) -> User:
+    """A live user by id, or NOT_FOUND."""
+    user = find(user_id)
+    if user is None:
+        raise NotFound("User not found")
+    return user
+
+
+def get_by_email(email: str) -> User | None:
+    """A live user by (already normalised) email, or None."""
+    return db.session.scalars(select(User).where(User.email == email, live_users())).first()
+
+
+def get_for_actor(*, actor: User, user_id: int) -> User:
+    """A user as `actor` may see it: themself, or anyone for administrators."""
+    policy.ensure_self_or_admin(actor, user_id)
+    return get(user_id)
+
+
+def list_users(*, actor: User, query: UserListQuery) -> UserPage:
+    """A page of live users, filtered, searched and sorted (ties broken by id)."""
+    policy.ensure_admin(actor)
+    conditions = [live_users()]
+    if query.q:
+        needle = query.q.lower()
+        conditions.append(
+            or_(
+                User.email.contains(needle, autoescape=True),
+                func.lower(User.name).contains(needle, autoescape=True),
+            )
+        )
+    if query.role is not None:
+        conditions.append(User.role == query.role)
+    if query.is_active is not None:
+        conditions.append(User.is_active.is_(query.is_active))
+
+    column = SORT_COLUMNS[query.sort.removeprefix("-")]
+    descending = query.sort.startswith("-")
+    order: list[UnaryExpression[Any]] = [column.desc() if descending else column.asc()]
+    if column is not User.id:
+        order.append(User.id.desc() if descending else User.id.asc())
+
+    total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
+    items = list(
+        db.session.scalars(
+            select(User)
+            .where(*conditions)
+            .order_by(*order)
+            .limit(query.per_page)
+            .offset((query.page - 1) * query.per_page)
+        )
+    )
+    return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
+
+
+def add_user(*, email: str, password: str, name: str, role: str = Role.USER.value) -> User:
+    """Create a user in the current unit of work (password policy applied)."""
+    password_service.check_password(password, email=email)
+    if get_by_email(email) is not None:
+        raise Conflict(EMAIL_TAKEN)
+    user = User(
+        email=email,
+        name=name,
+        role=role,
+        password_hash=password_service.hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def create(*, actor: User, data: UserCreate) -> User:
+    """An administrator creates a user."""
+    policy.ensure_admin(actor)
+    return _create(data)
+
+
+@transactional
+def _create(data: UserCreate) -> User:
+    return add_user(email=data.email, password=data.password, name=data.name, role=data.role)
+
+
+def active_admin_count() -> int:
+    """How many live, active administrators there are."""
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(live_users(), User.role == Role.ADMIN.value, User.is_active.is_(True))
+        )
+        or 0
+    )
+
+
+def update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+    """Change a user's fields as `actor` may (see `policy`)."""
+    sent = changes.model_fields_set - {"current_password"}
+    policy.ensure_can_update(actor, user_id, sent)
+    return _update(actor=actor, user_id=user_id, changes=changes, session_id=session_id)
+
+
+@transactional
+def _update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+    target = get(user_id)
+    loses_admin = (changes.role is not None and changes.role != Role.ADMIN.value) or (
+        changes.is_active is False
+    )
+    if loses_admin:
+        policy.ensure_keeps_an_active_admin(
+            target, loses_admin=True, active_admin_count=active_admin_count()
+        )
+    if (changes.email is not None or changes.password is not None) and (
+        policy.needs_current_password(actor, target)
+    ):
+        _check_current_password(target, changes.current_password)
+
+    if changes.name is not None:
+        target.name = changes.name
+    if changes.email is not None and changes.email != target.email:
+        if get_by_email(changes.email) is not None:
+            raise Conflict(EMAIL_TAKEN)
+        target.email = changes.email
+        target.email_verified = False
+    if changes.password is not None:
+        password_service.check_password(changes.password, email=target.email)
+        target.password_hash = password_service.hash_password(changes.password)
+        keep = session_id if actor.id == target.id else None
+        session_service.revoke_user_sessions(
+            target.id, reason=session_service.REVOKED_PASSWORD_CHANGE, keep_session_id=keep
+        )
+    if changes.role is not None:
+        target.role = changes.role
+    if changes.is_active is not None:
+        target.is_active = changes.is_active
+        if not changes.is_active:
+            session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)
+    db.session.flush()
+    return target
+
+
+def _check_current_password(user: User, current_password: str | None) -> None:
+    if current_password is None:
+        raise ValidationError.single("current_password", "Required to change email or password")
+    if not password_service.verify_password(user.password_hash, current_password):
+        raise ValidationError.single("current_password", "Current password is incorrect")
+
+
+def delete(*, actor: User, user_id: int) -> None:
+    """An administrator soft-deletes a user; the row stays, its sessions end."""
+    policy.ensure_admin(actor)
+    _delete(actor=actor, user_id=user_id)
+
+
+@transactional
+def _delete(*, actor: User, user_id: int) -> None:
+    target = get(user_id)
+    policy.ensure_keeps_an_active_admin(
+        target, loses_admin=True, active_admin_count=active_admin_count()
+    )
+    target.mark_deleted(by_user_id=actor.id)
+    session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)

@@ -1,0 +1,71 @@
+"""Test data: users made through the real service, and signed-in clients."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from models import User
+from services import user_service
+from services.base_service import unit_of_work
+
+PASSWORD = "plausible-Kettle-47-Orbit"
+_sequence = itertools.count(1)
+
+
+def create_user(
+    app: Flask,
+    *,
+    email: str | None = None,
+    name: str | None = None,
+    role: str = "user",
+    password: str = PASSWORD,
+    is_active: bool = True,
+) -> User:
+    """A committed user (detached from the session: read its plain attributes)."""
+    number = next(_sequence)
+    with app.app_context(), unit_of_work():
+        user = user_service.add_user(
+            email=email or f"user{number}@example.com",
+            password=password,
+            name=name or f"User {number}",
+            role=role,
+        )
+        user.is_active = is_active
+    return user
+
+
+@dataclass
+class SignedIn:
+    """A signed-in API client: its user id, tokens and auth headers."""
+
+    user_id: int
+    email: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> SignedIn:
+    """Sign in through the API and keep the tokens."""
+    response = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+    assert response.status_code == 200, response.json
+    data = response.json["data"]
+    return SignedIn(
+        user_id=data["user"]["id"],
+        email=email,
+        access_token=data["access_token"],
+        refresh_token=data["refresh_token"],
+    )
+
+
+def signed_in_user(app: Flask, client: FlaskClient, **fields: object) -> SignedIn:
+    """Create a user and sign them in."""
+    user = create_user(app, **fields)  # type: ignore[arg-type]
+    return login(client, user.email)

@@ -1,0 +1,129 @@
+"""Listing users: pagination, sorting, search, filters, validation (contract §4)."""
+
+import pytest
+from sqlalchemy import event
+
+from models import db
+from tests.factories import create_user, signed_in_user
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def admin(app, client):
+    return signed_in_user(app, client, email="admin@example.com", name="Zed Admin", role="admin")
+
+
+@pytest.fixture
+def people(app):
+    names = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Edsger Dijkstra", "Barbara Liskov"]
+    users = [
+        create_user(app, email=f"{name.split()[0].lower()}@example.com", name=name)
+        for name in names
+    ]
+    create_user(app, email="off@example.com", name="Dormant", is_active=False)
+    return users
+
+
+def listing(client, admin, query=""):
+    response = client.get(f"/api/v1/users{query}", headers=admin.headers)
+    assert response.status_code == 200, response.json
+    return response.json["data"]
+
+
+def test_default_page_sorted_by_id(client, admin, people):
+    data = listing(client, admin)
+    assert data["pagination"] == {"page": 1, "per_page": 20, "total": 7, "pages": 1}
+    ids = [item["id"] for item in data["items"]]
+    assert ids == sorted(ids)
+
+
+def test_pages(client, admin, people):
+    first = listing(client, admin, "?per_page=3&page=1")
+    third = listing(client, admin, "?per_page=3&page=3")
+    beyond = listing(client, admin, "?per_page=3&page=9")
+    assert len(first["items"]) == 3
+    assert len(third["items"]) == 1
+    assert first["pagination"]["pages"] == 3
+    assert beyond["items"] == []
+
+
+def test_sort_by_name_descending(client, admin, people):
+    names = [u["name"] for u in listing(client, admin, "?sort=-name")["items"]]
+    assert names == sorted(names, reverse=True)
+
+
+def test_sort_ties_are_broken_by_id(client, admin, people):
+    items = listing(client, admin, "?sort=last_login_at")["items"]
+    never = [u["id"] for u in items if u["last_login_at"] is None]
+    assert never == sorted(never)
+
+
+def test_search_is_case_insensitive_over_email_and_name(client, admin, people):
+    by_name = listing(client, admin, "?q=HOPP")["items"]
+    by_email = listing(client, admin, "?q=ALAN@")["items"]
+    assert [u["name"] for u in by_name] == ["Grace Hopper"]
+    assert [u["name"] for u in by_email] == ["Alan Turing"]
+
+
+def test_search_treats_wildcards_literally(client, admin, people):
+    assert listing(client, admin, "?q=%25")["items"] == []
+    assert listing(client, admin, "?q=_")["items"] == []
+
+
+def test_filters(client, admin, people):
+    admins = listing(client, admin, "?role=admin")["items"]
+    inactive = listing(client, admin, "?is_active=false")["items"]
+    assert [u["email"] for u in admins] == ["admin@example.com"]
+    assert [u["name"] for u in inactive] == ["Dormant"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "?page=0",
+        "?per_page=101",
+        "?per_page=0",
+        "?sort=password_hash",
+        "?sort=--id",
+        "?role=root",
+        "?is_active=maybe",
+        "?colour=blue",
+        "?page=x",
+        "?page=1&page=2",
+    ],
+)
+def test_bad_query_parameters_are_400(client, admin, query):
+    response = client.get(f"/api/v1/users{query}", headers=admin.headers)
+    assert response.status_code == 400
+    assert response.json["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_members_cannot_list(app, client):
+    member = signed_in_user(app, client)
+    assert client.get("/api/v1/users", headers=member.headers).status_code == 403
+
+
+def test_deleted_users_are_not_listed(client, admin, people):
+    client.delete(f"/api/v1/users/{people[0].id}", headers=admin.headers)
+    data = listing(client, admin)
+    assert people[0].id not in [u["id"] for u in data["items"]]
+    assert data["pagination"]["total"] == 6
+
+
+def test_a_page_costs_one_query_for_rows_and_one_for_the_count(app, client, admin, people):
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        listing(client, admin, "?sort=-created_at&q=a")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    # one to authenticate the token (user + session), one count, one page
+    assert len(statements) == 3, statements
