@@ -215,6 +215,7 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.text(
             "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
         )
+        self.RATELIMIT_KEY_PREFIX = env.text("RATELIMIT_KEY_PREFIX", f"{self.APP_NAME}:rl")
         self.RATELIMIT_LOGIN_PER_ADDRESS = env.text("RATELIMIT_LOGIN_PER_ADDRESS", "20/minute")
         self.RATELIMIT_LOGIN_PER_ACCOUNT = env.text(
             "RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute;20/hour"

@@ -14,7 +14,6 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE, EndpointSpec
-from errors import HTTP_STATUS_ERRORS
 from schemas.common import Envelope, ErrorEnvelope
 
 bp = Blueprint("openapi", __name__)
@@ -22,7 +21,6 @@ bp = Blueprint("openapi", __name__)
 SWAGGER_ASSETS = Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
-CONVERTER_TYPES = {"int": "integer", "float": "number"}
 ERROR_DESCRIPTIONS = {
     400: "Bad request or validation error",
     401: "Authentication required, invalid token or invalid credentials",
@@ -32,6 +30,7 @@ ERROR_DESCRIPTIONS = {
     413: "Payload too large",
     415: "Unsupported media type",
     429: "Rate limited (see Retry-After)",
+    503: "Service unavailable",
     500: "Internal error",
 }
 
@@ -59,7 +58,7 @@ def get_docs_asset(filename: str) -> ResponseReturnValue:
 
 
 def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
-    """(OpenAPI path, method, endpoint name, spec) for every declared route."""
+    """(OpenAPI path, method, operation id, spec) for every declared route."""
     found = []
     for rule in app.url_map.iter_rules():
         view = app.view_functions.get(rule.endpoint)
@@ -67,8 +66,12 @@ def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
         if spec is None:
             continue
         path = PATH_PARAMETER.sub(lambda match: "{" + match.group("name") + "}", rule.rule)
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            found.append((path, method.lower(), rule.endpoint, spec))
+        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        for method in methods:
+            operation_id = rule.endpoint.replace(".", "_")
+            if len(methods) > 1:
+                operation_id += f"_{method.lower()}"
+            found.append((path, method.lower(), operation_id, spec))
     return found
 
 
@@ -91,8 +94,8 @@ def build_document(app: Flask) -> dict[str, Any]:
     refs, definitions = models_json_schema(keys, ref_template=REF_TEMPLATE)
 
     paths: dict[str, dict[str, Any]] = {}
-    for path, method, endpoint_name, spec in specs:
-        paths.setdefault(path, {})[method] = operation(endpoint_name, spec, refs)
+    for path, method, operation_id, spec in specs:
+        paths.setdefault(path, {})[method] = operation(path, operation_id, spec, refs)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -111,7 +114,9 @@ def build_document(app: Flask) -> dict[str, Any]:
     }
 
 
-def operation(endpoint_name: str, spec: EndpointSpec, refs: dict[Any, Any]) -> dict[str, Any]:
+def operation(
+    path: str, operation_id: str, spec: EndpointSpec, refs: dict[Any, Any]
+) -> dict[str, Any]:
     """One OpenAPI operation object."""
     success_model = response_model(spec)
     content: dict[str, Any] = {}
@@ -121,27 +126,29 @@ def operation(endpoint_name: str, spec: EndpointSpec, refs: dict[Any, Any]) -> d
     responses: dict[str, Any] = {str(spec.status): {"description": "Success", **content}}
     error_ref = refs[(ErrorEnvelope, "serialization")]
     statuses = set(spec.errors) | {500}
+    if spec.auth:
+        statuses.add(401)
     if spec.body is not None or spec.query is not None:
         statuses.add(400)
     if spec.body is not None:
         statuses |= {413, 415}
     for status in sorted(statuses):
         responses[str(status)] = {
-            "description": ERROR_DESCRIPTIONS.get(status, HTTP_STATUS_ERRORS[status].code),
+            "description": ERROR_DESCRIPTIONS[status],
             "content": {"application/json": {"schema": error_ref}},
         }
     result: dict[str, Any] = {
-        "operationId": endpoint_name.replace(".", "_"),
+        "operationId": operation_id,
         "summary": spec.summary,
         "tags": list(spec.tags),
-        "parameters": path_parameters(endpoint_name) + query_parameters(spec),
+        "parameters": path_parameters(path) + query_parameters(spec),
         "responses": responses,
     }
     if spec.description:
         result["description"] = spec.description
     if spec.body is not None:
         result["requestBody"] = {
-            "required": True,
+            "required": bool(spec.body.model_json_schema().get("required")),
             "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
         }
     if spec.auth:
@@ -149,17 +156,11 @@ def operation(endpoint_name: str, spec: EndpointSpec, refs: dict[Any, Any]) -> d
     return result
 
 
-def path_parameters(endpoint_name: str) -> list[dict[str, Any]]:
-    """The route's `<converter:name>` segments as OpenAPI path parameters."""
-    rule = next(current_app.url_map.iter_rules(endpoint_name))
+def path_parameters(path: str) -> list[dict[str, Any]]:
+    """`{user_id}`-style segments as OpenAPI path parameters (every one is an id here)."""
     return [
-        {
-            "name": match.group("name"),
-            "in": "path",
-            "required": True,
-            "schema": {"type": CONVERTER_TYPES.get(match.group("converter") or "", "string")},
-        }
-        for match in PATH_PARAMETER.finditer(rule.rule)
+        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        for name in re.findall(r"{(\w+)}", path)
     ]
 
 

@@ -9,7 +9,13 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from errors import AccountDisabled, InvalidCredentials, InvalidToken, ValidationError
+from errors import (
+    AccountDisabled,
+    EmailDeliveryError,
+    InvalidCredentials,
+    InvalidToken,
+    ValidationError,
+)
 from models import AuthSession, TokenPurpose, User, db, utcnow
 from services import (
     action_token_service,
@@ -128,7 +134,11 @@ def register(*, email: str, password: str, name: str) -> User:
     with unit_of_work(user_service.EMAIL_TAKEN):
         user = user_service.add_user(email=email, password=password, name=name)
         token = _issue_verification_token(user)
-    _deliver_verification(user, token)
+    try:
+        _deliver_verification(user, token)
+    except EmailDeliveryError:
+        # The account exists either way; the user can ask for a new link once mail works.
+        logger.warning("verification email for new user %s could not be sent", user.id)
     return user
 
 
@@ -142,9 +152,13 @@ def request_password_reset(*, email: str) -> None:
         token = action_token_service.issue(
             user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes)
         )
-    email_service.send_password_reset_email(
-        to=user.email, name=user.name, token=token, expires_minutes=minutes
-    )
+    try:
+        email_service.send_password_reset_email(
+            to=user.email, name=user.name, token=token, expires_minutes=minutes
+        )
+    except EmailDeliveryError:
+        # Answering 503 only for real accounts would reveal which emails exist.
+        logger.warning("password reset email for user %s could not be sent", user.id)
 
 
 @transactional

@@ -1,0 +1,113 @@
+"""Rate limits on sign-in, refresh, recovery and registration: 429 RATE_LIMITED + Retry-After."""
+
+import uuid
+
+import httpx
+import pytest
+import redis
+
+from tests.factories import PASSWORD, create_user
+from tests.mail_server import configured
+from tests.processes import app_server
+
+pytestmark = pytest.mark.integration
+
+REDIS_URL = "redis://127.0.0.1:6379/2"
+
+
+def attempt(client, email, password="wrong-password-000"):
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
+
+
+def assert_limited(response):
+    assert response.status_code == 429
+    assert response.json["error"]["code"] == "RATE_LIMITED"
+    assert int(response.headers["Retry-After"]) > 0
+
+
+def test_failed_logins_per_account_are_limited(app, client):
+    create_user(app, email="target@example.com")
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="3/minute"):
+        statuses = [attempt(client, "target@example.com").status_code for _ in range(3)]
+        assert statuses == [401, 401, 401]
+        blocked = attempt(client, "TARGET@example.com", PASSWORD)
+        assert_limited(blocked)
+        other = attempt(client, "someone-else@example.com")
+        assert other.status_code == 401, "other accounts are not affected"
+
+
+def test_successful_logins_do_not_count(app, client):
+    create_user(app, email="ok@example.com")
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="2/minute"):
+        for _ in range(4):
+            assert attempt(client, "ok@example.com", PASSWORD).status_code == 200
+
+
+def test_failed_logins_per_address_are_limited(app, client):
+    with configured(app, RATELIMIT_LOGIN_PER_ADDRESS="3/minute"):
+        for number in range(3):
+            assert attempt(client, f"user{number}@example.com").status_code == 401
+        assert_limited(attempt(client, "fresh@example.com"))
+        elsewhere = client.post(
+            "/api/v1/auth/login",
+            json={"email": "fresh@example.com", "password": "x" * 12},
+            environ_base={"REMOTE_ADDR": "203.0.113.9"},
+        )
+        assert elsewhere.status_code == 401
+
+
+def test_forgot_password_is_limited(app, client):
+    with configured(app, RATELIMIT_FORGOT_PASSWORD="2/minute", MAIL_BACKEND="none"):
+        for _ in range(2):
+            response = client.post("/api/v1/auth/forgot-password", json={"email": "a@example.com"})
+            assert response.status_code == 202
+        assert_limited(client.post("/api/v1/auth/forgot-password", json={"email": "a@example.com"}))
+
+
+def test_refresh_is_limited(app, client):
+    with configured(app, RATELIMIT_REFRESH="2/minute"):
+        for _ in range(2):
+            response = client.post("/api/v1/auth/refresh", json={"refresh_token": "nope"})
+            assert response.status_code == 401
+        assert_limited(client.post("/api/v1/auth/refresh", json={"refresh_token": "nope"}))
+
+
+def test_registration_is_limited(app, client):
+    with configured(app, RATELIMIT_REGISTER="1/minute", MAIL_BACKEND="none"):
+        first = client.post(
+            "/auth/register", json={"email": "r1@example.com", "password": PASSWORD, "name": "R"}
+        )
+        assert first.status_code == 201
+        second = client.post(
+            "/auth/register", json={"email": "r2@example.com", "password": PASSWORD, "name": "R"}
+        )
+        assert_limited(second)
+
+
+@pytest.mark.slow
+def test_counters_are_shared_by_replicas_through_redis(app, database):
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis is required at 127.0.0.1:6379 for the shared rate-limit test")
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings = {
+        "RATELIMIT_STORAGE_URI": REDIS_URL,
+        "RATELIMIT_KEY_PREFIX": prefix,
+        "RATELIMIT_LOGIN_PER_ACCOUNT": "3/minute",
+    }
+    body = {"email": "shared@example.com", "password": "wrong-password-000"}
+    try:
+        with (
+            app_server(database.url, **settings) as one,
+            app_server(database.url, **settings) as two,
+        ):
+            statuses = [
+                httpx.post(f"{base}/api/v1/auth/login", json=body).status_code
+                for base in (one, two, one, two)
+            ]
+    finally:
+        store = redis.Redis.from_url(REDIS_URL)
+        for key in store.scan_iter(f"*{prefix}*"):
+            store.delete(key)
+    assert statuses == [401, 401, 401, 429]
