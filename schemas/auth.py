@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from schemas.common import Email, Name, Password, RequestModel, ResponseModel, Token
+from schemas.common import (
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    RequestModel,
+    ResponseModel,
+    Token,
+)
 from schemas.user import UserRead
 
 
@@ -23,7 +31,7 @@ class LogoutRequest(RequestModel):
 
 class PasswordChangeRequest(RequestModel):
     current_password: Password
-    new_password: Password
+    new_password: NewPassword
 
 
 class ForgotPasswordRequest(RequestModel):
@@ -32,7 +40,7 @@ class ForgotPasswordRequest(RequestModel):
 
 class ResetPasswordRequest(RequestModel):
     token: Token
-    password: Password
+    password: NewPassword
 
 
 class VerifyEmailRequest(RequestModel):
@@ -41,7 +49,7 @@ class VerifyEmailRequest(RequestModel):
 
 class RegisterRequest(RequestModel):
     email: Email
-    password: Password
+    password: NewPassword
     name: Name
 
 

@@ -6,7 +6,15 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from schemas.common import Email, Name, Password, RequestModel, ResponseModel, Timestamp
+from schemas.common import (
+    Email,
+    Name,
+    NewPassword,
+    Password,
+    RequestModel,
+    ResponseModel,
+    Timestamp,
+)
 
 RoleName = Literal["user", "admin"]
 SORT_FIELDS = ("id", "email", "name", "created_at", "last_login_at")
@@ -30,7 +38,7 @@ class UserCreate(RequestModel):
     """An administrator creates a user."""
 
     email: Email
-    password: Password
+    password: NewPassword
     name: Name
     role: RoleName = "user"
 
@@ -40,7 +48,7 @@ class UserUpdate(RequestModel):
 
     name: Name | None = None
     email: Email | None = None
-    password: Password | None = None
+    password: NewPassword | None = None
     current_password: Password | None = None
     role: RoleName | None = None
     is_active: bool | None = None
