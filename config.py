@@ -254,14 +254,16 @@ class Config:
         return None
 
     def _engine_options(self) -> dict[str, Any]:
+        # Bound parameters (password hashes, token hashes, emails) never reach error logs.
+        common = {"pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING, "hide_parameters": True}
         if not self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            return {"pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING}
+            return common
         return {
+            **common,
             "pool_size": self.SQLALCHEMY_POOL_SIZE,
             "max_overflow": self.SQLALCHEMY_MAX_OVERFLOW,
             "pool_timeout": self.SQLALCHEMY_POOL_TIMEOUT,
             "pool_recycle": self.SQLALCHEMY_POOL_RECYCLE,
-            "pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING,
         }
 
     def validate(self) -> list[str]:

@@ -6,7 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+)
 
 from envelope import iso_timestamp
 from services.password_service import MAX_LENGTH, MIN_LENGTH
@@ -17,9 +24,17 @@ EMAIL_MAX_LENGTH = 320
 
 
 class RequestModel(BaseModel):
-    """A request body or query: unknown fields are rejected, strings trimmed of nothing."""
+    """A request body or query: unknown fields and NUL characters are rejected."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold NUL; refusing it here keeps it a 400, never a 500.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("Must not contain NUL characters")
+        return value
 
 
 class ResponseModel(BaseModel):
