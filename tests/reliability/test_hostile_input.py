@@ -14,7 +14,7 @@ PAYLOADS = [
     "Robert'); DROP TABLE users;--",
     "' OR 1=1 --",
     "{{ 7*7 }}",
-    "ümlaut ✓ 𝔘𝔫𝔦𝔠𝔬𝔡𝔢",
+    "ümlaut ✓ \U0001d518nicode",
 ]
 
 
