@@ -66,25 +66,30 @@ Email = Annotated[
     Field(max_length=EMAIL_MAX_LENGTH * 2, json_schema_extra={"format": "email"}),
     AfterValidator(normalize_email),
 ]
+# Documents for clients what `RequestModel` enforces: no NUL character in any string.
+NO_NUL = r"^[^\x00]*$"
 # 1 to 100 characters with at least one that is not white space; stored trimmed.
 Name = Annotated[
-    str, Field(min_length=1, max_length=100, pattern=r"\S"), AfterValidator(_strip_name)
+    str,
+    Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"),
+    AfterValidator(_strip_name),
 ]
 # A password being checked (login, current password): any length the old service allowed; the
 # bound only refuses megabyte strings before hashing.
-Password = Annotated[str, Field(min_length=1, max_length=1024)]
+Password = Annotated[str, Field(min_length=1, max_length=1024, pattern=NO_NUL)]
 # A password being set. The rules are enforced by password_service.check_password (one source
 # of truth, with its own messages); the schema documents the length bounds for clients.
 NewPassword = Annotated[
     str,
     Field(
         max_length=1024,
+        pattern=NO_NUL,
         json_schema_extra={"minLength": MIN_LENGTH, "maxLength": MAX_LENGTH},
         description="12 to 128 characters; not a common password; not the email",
     ),
 ]
 Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
-Token = Annotated[str, Field(min_length=1, max_length=4096)]
+Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
 
 
 class Envelope(BaseModel, Generic[T]):

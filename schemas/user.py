@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from schemas.common import (
+    NO_NUL,
     Email,
     Name,
     NewPassword,
@@ -60,7 +61,9 @@ class UserListQuery(RequestModel):
     page: int = Field(1, ge=1)
     per_page: int = Field(20, ge=1, le=100)
     sort: str = Field("id", description="id, email, name, created_at or last_login_at; '-' = desc")
-    q: str | None = Field(None, max_length=320, description="substring of email or name")
+    q: str | None = Field(
+        None, max_length=320, pattern=NO_NUL, description="substring of email or name"
+    )
     role: RoleName | None = None
     is_active: bool | None = None
 

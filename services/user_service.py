@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, func, or_, select
+from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
 
 from errors import Conflict, NotFound, ValidationError
 from models import Role, User, db
@@ -141,16 +141,23 @@ def _create(data: UserCreate) -> User:
     return add_user(email=data.email, password=data.password, name=data.name, role=data.role)
 
 
-def active_admin_count() -> int:
-    """How many live, active administrators there are."""
-    return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(User)
-            .where(live_users(), User.role == Role.ADMIN.value, User.is_active.is_(True))
-        )
-        or 0
-    )
+def lock_for_admin_check(user_id: int) -> tuple[User, int]:
+    """Lock the target and every live active admin in one ordered statement (no deadlock), then
+    answer the fresh target and the admin count: two admins demoting each other at once cannot
+    both pass the last-admin check. (SQLite ignores FOR UPDATE; it serialises writers.)"""
+    is_active_admin = and_(live_users(), User.role == Role.ADMIN.value, User.is_active.is_(True))
+    rows = db.session.scalars(
+        select(User)
+        .where(or_(User.id == user_id, is_active_admin))
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    target = next((row for row in rows if row.id == user_id and not row.is_deleted), None)
+    if target is None:
+        raise NotFound("User not found")
+    admins = sum(1 for row in rows if row.is_admin and row.is_active and not row.is_deleted)
+    return target, admins
 
 
 def update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
@@ -162,14 +169,14 @@ def update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | 
 
 @transactional
 def _update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
-    target = get(user_id)
     loses_admin = (changes.role is not None and changes.role != Role.ADMIN.value) or (
         changes.is_active is False
     )
     if loses_admin:
-        policy.ensure_keeps_an_active_admin(
-            target, loses_admin=True, active_admin_count=active_admin_count()
-        )
+        target, admins = lock_for_admin_check(user_id)
+        policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
+    else:
+        target = get(user_id)
     if (changes.email is not None or changes.password is not None) and (
         policy.needs_current_password(actor, target)
     ):
@@ -214,9 +221,7 @@ def delete(*, actor: User, user_id: int) -> None:
 
 @transactional
 def _delete(*, actor: User, user_id: int) -> None:
-    target = get(user_id)
-    policy.ensure_keeps_an_active_admin(
-        target, loses_admin=True, active_admin_count=active_admin_count()
-    )
+    target, admins = lock_for_admin_check(user_id)
+    policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
     target.mark_deleted(by_user_id=actor.id)
     session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)
