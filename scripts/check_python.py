@@ -2,6 +2,6 @@
 
 import sys
 
-if sys.version_info < (3, 11):
+if sys.version_info < (3, 11):  # noqa: UP036 - runs under whatever python3 is installed
     found = ".".join(map(str, sys.version_info[:3]))
     sys.exit(f"Python 3.11 or newer is required (found {found}); run: make PYTHON=python3.13 ...")
