@@ -186,7 +186,7 @@ class Config:
 
     def _engine_options(self) -> dict[str, Any]:
         if not self.SQLALCHEMY_DATABASE_URI.startswith("postgresql"):
-            return {"pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING}
+            return {"pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING, "hide_parameters": True}
         return {
             "pool_size": self.SQLALCHEMY_POOL_SIZE,
             "max_overflow": self.SQLALCHEMY_MAX_OVERFLOW,
@@ -195,6 +195,8 @@ class Config:
             "pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING,
             # A database that does not answer must not hang a worker (or a probe) for minutes.
             "connect_args": {"connect_timeout": self.DATABASE_CONNECT_TIMEOUT_SECONDS},
+            # SQL parameters (password hashes, token digests) never reach logs or error texts.
+            "hide_parameters": True,
         }
 
     def validate(self) -> list[str]:
