@@ -17,7 +17,7 @@ from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
 from extensions import db, migrate
 from json_provider import AppRequest, StrictJSONProvider
-from observability import configure_logging, register_request_hooks
+from observability import configure_logging, register_metrics, register_request_hooks
 
 __all__ = ["app", "application", "create_app", "db"]
 
@@ -37,6 +37,7 @@ def create_app(config_name: str | None = None) -> Flask:
     configure_logging(app)
     register_extensions(app)
     register_request_hooks(app)
+    register_metrics(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_shellcontext(app)
