@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 import os
 import time
+from pathlib import Path
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask.typing import ResponseReturnValue
@@ -28,6 +29,10 @@ from sqlalchemy.engine import Engine
 
 from errors import AuthenticationRequired
 from models.base import db
+
+# Any process (a `flask db upgrade` before gunicorn, say) may import this module first.
+if _multiproc_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(_multiproc_dir).mkdir(parents=True, exist_ok=True)
 
 UNMATCHED_ROUTE = "<unmatched>"
 LABELS = ("method", "route", "status")
