@@ -12,7 +12,6 @@ stops accepting connections and each worker finishes its in-flight requests with
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -77,17 +76,19 @@ keyfile = _optional("KEYFILE")
 certfile = _optional("CERTFILE")
 
 # Prometheus multiprocess mode. This file runs before the (preloaded) application imports
-# prometheus_client, so the directory is set and emptied here: once per master process (not
-# again on a HUP reload), since stale files from an earlier run would be summed in.
-metrics_dir = Path(
-    os.environ.setdefault(
-        "PROMETHEUS_MULTIPROC_DIR", str(Path(tempfile.gettempdir()) / f"prometheus-{os.getpid()}")
+# prometheus_client, so the directory is set and emptied of metric files here: once per master
+# process (not again on a HUP reload), since stale files from an earlier run would be summed in.
+# Only `*.db` files are removed, whatever directory the variable names.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
+        Path(tempfile.gettempdir()) / f"prometheus-{os.getpid()}"
     )
-)
-if os.environ.get("GUNICORN_METRICS_DIR_OWNER") != str(os.getpid()):
-    shutil.rmtree(metrics_dir, ignore_errors=True)
-    os.environ["GUNICORN_METRICS_DIR_OWNER"] = str(os.getpid())
+metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 metrics_dir.mkdir(parents=True, exist_ok=True)
+if os.environ.get("GUNICORN_METRICS_DIR_OWNER") != str(os.getpid()):
+    os.environ["GUNICORN_METRICS_DIR_OWNER"] = str(os.getpid())
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:
@@ -98,5 +99,6 @@ def child_exit(server: Any, worker: Any) -> None:
 
 
 def on_exit(server: Any) -> None:
-    """Remove the metrics directory this master created."""
-    shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    """Leave no metric files behind (the directory itself stays)."""
+    for leftover in metrics_dir.glob("*.db"):
+        leftover.unlink(missing_ok=True)
