@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format migrate clean
+.PHONY: run test lint lint-deploy format migrate clean
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -13,6 +13,9 @@ test: $(VENV)/.dev-installed
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy .
+
+lint-deploy: $(VENV)/.dev-installed
+	BIN=$(BIN) bash scripts/lint_deploy.sh
 
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .

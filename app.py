@@ -17,7 +17,12 @@ from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
 from extensions import db, limiter, migrate
 from json_provider import AppRequest, StrictJSONProvider
-from observability import configure_logging, register_request_hooks
+from observability import (
+    configure_logging,
+    init_integrations,
+    register_metrics,
+    register_request_hooks,
+)
 
 __all__ = ["app", "application", "create_app", "db"]
 
@@ -35,8 +40,10 @@ def create_app(config_name: str | None = None) -> Flask:
     app.extensions["app_config"] = settings
 
     configure_logging(app)
+    init_integrations(app)
     register_extensions(app)
     register_request_hooks(app)
+    register_metrics(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_shellcontext(app)

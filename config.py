@@ -123,6 +123,7 @@ class Config:
     REQUIRE_DATABASE_URL: ClassVar[bool] = True
     DEFAULT_SESSION_COOKIE_SECURE: ClassVar[bool] = True
     DEFAULT_LOG_LEVEL: ClassVar[str] = "INFO"
+    DEFAULT_LOG_FORMAT: ClassVar[str] = "json"
     DEFAULT_DATABASE_URL: ClassVar[str] = "sqlite:///flask_app.db"
     # argon2id cost: RFC 9106's second recommended ("low memory") profile, argon2-cffi's default.
     DEFAULT_ARGON2_TIME_COST: ClassVar[int] = 3
@@ -152,6 +153,7 @@ class Config:
         self.SQLALCHEMY_POOL_TIMEOUT = env.integer("SQLALCHEMY_POOL_TIMEOUT", 30, minimum=1)
         self.SQLALCHEMY_POOL_RECYCLE = env.integer("SQLALCHEMY_POOL_RECYCLE", 3600, minimum=1)
         self.SQLALCHEMY_POOL_PRE_PING = env.boolean("SQLALCHEMY_POOL_PRE_PING", True)
+        self._read_operations_settings(env)
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options()
 
         self.AUTH0_DOMAIN = env.optional("AUTH0_DOMAIN")
@@ -253,6 +255,24 @@ class Config:
         """Development and testing run without secrets; other environments must set them."""
         return None
 
+    def _read_operations_settings(self, env: Env) -> None:
+        """Probes, logs, metrics and error reporting (docs/deployment.md)."""
+        self.HEALTH_CHECK_TIMEOUT_SECONDS = env.integer(
+            "HEALTH_CHECK_TIMEOUT_SECONDS", 2, minimum=1
+        )
+        self.DATABASE_CONNECT_TIMEOUT_SECONDS = env.integer(
+            "DATABASE_CONNECT_TIMEOUT_SECONDS", 10, minimum=1
+        )
+        self.LOG_FORMAT = env.choice("LOG_FORMAT", self.DEFAULT_LOG_FORMAT, ("json", "text"))
+        self.LOG_FILE_ENABLED = env.boolean("LOG_FILE_ENABLED", False)
+        self.LOG_DIR = env.text("LOG_DIR", "logs")
+        self.LOG_FILE_MAX_BYTES = env.integer("LOG_FILE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+        self.LOG_FILE_BACKUP_COUNT = env.integer("LOG_FILE_BACKUP_COUNT", 5)
+        self.METRICS_ENABLED = env.boolean("METRICS_ENABLED", True)
+        self.METRICS_TOKEN = env.optional("METRICS_TOKEN")
+        self.SENTRY_TRACES_SAMPLE_RATE_PERCENT = env.integer("SENTRY_TRACES_SAMPLE_RATE_PERCENT", 0)
+        self.CLOUDWATCH_STREAM_NAME = env.optional("CLOUDWATCH_STREAM_NAME")
+
     def _engine_options(self) -> dict[str, Any]:
         # Bound parameters (password hashes, token hashes, emails) never reach error logs.
         common = {"pool_pre_ping": self.SQLALCHEMY_POOL_PRE_PING, "hide_parameters": True}
@@ -264,6 +284,8 @@ class Config:
             "max_overflow": self.SQLALCHEMY_MAX_OVERFLOW,
             "pool_timeout": self.SQLALCHEMY_POOL_TIMEOUT,
             "pool_recycle": self.SQLALCHEMY_POOL_RECYCLE,
+            # A database that does not answer must not hang a worker (or a probe) for minutes.
+            "connect_args": {"connect_timeout": self.DATABASE_CONNECT_TIMEOUT_SECONDS},
         }
 
     def validate(self) -> list[str]:
@@ -329,6 +351,7 @@ class DevelopmentConfig(Config):
     DEFAULT_LOG_LEVEL = "DEBUG"
     DEFAULT_MAIL_BACKEND = "console"
     DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    DEFAULT_LOG_FORMAT = "text"
 
     def _default_secret(self) -> str | None:
         return DEVELOPMENT_SECRET

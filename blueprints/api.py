@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from envelope import success
 from errors import UnsupportedMediaType
+from services import health_service
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -29,3 +30,9 @@ def require_json_body() -> None:
 def get_health() -> ResponseReturnValue:
     """API liveness in the envelope."""
     return success({"status": "healthy"})
+
+
+@bp.get("/status")
+def get_status() -> ResponseReturnValue:
+    """Name, version, environment and uptime of the running service."""
+    return success(health_service.status())

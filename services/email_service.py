@@ -1,7 +1,7 @@
 """Outgoing email: render a text and an HTML template into one message, and deliver it.
 
 `MAIL_BACKEND` chooses the delivery: `smtp` (smtplib, synchronously, inside the request),
-`console` (the rendered mail goes to the application log; development only) or `none`.
+`console` (the rendered mail is printed to stderr, links included; development only) or `none`.
 Bodies carry single-use tokens, so nothing on the smtp path ever logs a body.
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+import sys
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
@@ -61,12 +62,13 @@ def send_email(*, to: str, subject: str, template: str, context: Mapping[str, An
     if backend == "smtp":
         _deliver_by_smtp(message, template=template)
     elif backend == "console":
-        current_app.logger.info(
-            "email not sent (MAIL_BACKEND=console)\nFrom: %s\nTo: %s\nSubject: %s\n\n%s",
-            message["From"],
-            message["To"],
-            subject,
-            text,
+        # Printed, not logged: logs are redacted (the link's token would be scrubbed) and shipped
+        # off the machine, while this is the developer's own terminal.
+        print(  # noqa: T201
+            f"--- email not sent (MAIL_BACKEND=console) ---\nFrom: {message['From']}\n"
+            f"To: {message['To']}\nSubject: {subject}\n\n{text}\n--- end of email ---",
+            file=sys.stderr,
+            flush=True,
         )
     else:
         logger.debug("email %r to %s not sent: MAIL_BACKEND=none", template, _masked(to))

@@ -1,0 +1,104 @@
+"""Gunicorn settings: the seed's values, each overridable from the environment.
+
+    gunicorn --config gunicorn.conf.py app:application
+
+Every setting reads `GUNICORN_<NAME>` (e.g. `GUNICORN_WORKERS=8`); `PORT` alone changes the port
+of the default bind. `user`/`group` are applied only when set, so the file runs where no
+`flaskuser` account exists (the container already runs as a non-root user). On SIGTERM the master
+stops accepting connections and each worker finishes its in-flight requests within
+`graceful_timeout` before it exits.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"GUNICORN_{name}", "").strip() or default
+
+
+def _int(name: str, default: int) -> int:
+    return int(_env(name, str(default)))
+
+
+def _bool(name: str, default: bool) -> bool:
+    return _env(name, str(default)).lower() in {"1", "true", "yes", "on"}
+
+
+def _optional(name: str) -> str | None:
+    return os.environ.get(f"GUNICORN_{name}", "").strip() or None
+
+
+# Server socket
+bind = _env("BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+backlog = _int("BACKLOG", 2048)
+
+# Worker processes
+workers = _int("WORKERS", 4)
+worker_class = _env("WORKER_CLASS", "sync")
+threads = _int("THREADS", 1)
+worker_connections = _int("WORKER_CONNECTIONS", 1000)
+timeout = _int("TIMEOUT", 30)
+graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
+keepalive = _int("KEEPALIVE", 5)
+
+# Request handling
+max_requests = _int("MAX_REQUESTS", 1000)
+max_requests_jitter = _int("MAX_REQUESTS_JITTER", 100)
+preload_app = _bool("PRELOAD_APP", True)
+
+# Logging: the application writes one JSON access line per request itself, so gunicorn's own
+# access log is off unless asked for (GUNICORN_ACCESSLOG=-).
+loglevel = _env("LOGLEVEL", "info")
+accesslog = _optional("ACCESSLOG")
+errorlog = _env("ERRORLOG", "-")
+access_log_format = _env(
+    "ACCESS_LOG_FORMAT", '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(D)s'
+)
+
+# Process management: no user switch and no pid file unless configured.
+user = _optional("USER")
+group = _optional("GROUP")
+pidfile = _optional("PIDFILE")
+proc_name = _env("PROC_NAME", "flask-backend-app")
+# Heartbeat files in memory, not on a possibly slow container disk.
+SHARED_MEMORY = Path("/dev/shm")  # noqa: S108 - gunicorn's documented heartbeat location
+worker_tmp_dir = _optional("WORKER_TMP_DIR") or (
+    str(SHARED_MEMORY) if SHARED_MEMORY.is_dir() else None
+)
+
+# TLS, when terminated here rather than at the load balancer.
+keyfile = _optional("KEYFILE")
+certfile = _optional("CERTFILE")
+
+# Prometheus multiprocess mode. This file runs before the (preloaded) application imports
+# prometheus_client, so the directory is set and emptied of metric files here: once per master
+# process (not again on a HUP reload), since stale files from an earlier run would be summed in.
+# Only `*.db` files are removed, whatever directory the variable names.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip():
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(
+        Path(tempfile.gettempdir()) / f"prometheus-{os.getpid()}"
+    )
+metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+metrics_dir.mkdir(parents=True, exist_ok=True)
+if os.environ.get("GUNICORN_METRICS_DIR_OWNER") != str(os.getpid()):
+    os.environ["GUNICORN_METRICS_DIR_OWNER"] = str(os.getpid())
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live gauges (in-flight requests, pool connections)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def on_exit(server: Any) -> None:
+    """Leave no metric files behind (the directory itself stays)."""
+    for leftover in metrics_dir.glob("*.db"):
+        leftover.unlink(missing_ok=True)

@@ -1,0 +1,126 @@
+"""Prometheus metrics: requests by route template, latency, in-flight requests, pool usage.
+
+Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set by gunicorn.conf.py before the app is imported)
+switches prometheus_client to its multiprocess mode: each worker writes its values to files
+there and `/metrics`, served by any worker, adds them up across all of them.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+import time
+from pathlib import Path
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from flask.typing import ResponseReturnValue
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from errors import AuthenticationRequired
+from models.base import db
+
+# Any process (a `flask db upgrade` before gunicorn, say) may import this module first.
+if _multiproc_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    Path(_multiproc_dir).mkdir(parents=True, exist_ok=True)
+
+UNMATCHED_ROUTE = "<unmatched>"
+LABELS = ("method", "route", "status")
+
+REQUESTS = Counter("http_requests_total", "HTTP requests answered.", LABELS)
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "Time from the first request hook to the response.",
+    LABELS,
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+IN_FLIGHT = Gauge(
+    "http_requests_in_progress", "HTTP requests being handled now.", multiprocess_mode="livesum"
+)
+POOL_CHECKED_OUT = Gauge(
+    "db_pool_connections_checked_out",
+    "Database connections taken from the pool and not yet returned.",
+    multiprocess_mode="livesum",
+)
+
+bp = Blueprint("metrics", __name__)
+
+
+def route_label() -> str:
+    """The matched route template (`/api/v1/users/<int:user_id>`), never the raw path."""
+    return request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
+
+
+def exposition() -> bytes:
+    """The text exposition: this process's registry, or every worker's files in multiprocess."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)
+    return generate_latest(REGISTRY)
+
+
+def require_scrape_token() -> None:
+    """Refuse the scrape unless it carries `Authorization: Bearer $METRICS_TOKEN` (when set)."""
+    token = current_app.config.get("METRICS_TOKEN")
+    if not token:
+        return
+    supplied = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode()):
+        raise AuthenticationRequired(headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+
+
+@bp.get("/metrics")
+def get_metrics() -> ResponseReturnValue:
+    """Prometheus scrape endpoint; a bearer token is required when `METRICS_TOKEN` is set."""
+    require_scrape_token()
+    return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _track_pool(engine: Engine) -> None:
+    if getattr(engine, "_metrics_tracked", False):
+        return
+    engine._metrics_tracked = True  # type: ignore[attr-defined]
+    event.listen(engine, "checkout", lambda *_: POOL_CHECKED_OUT.inc())
+    event.listen(engine, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
+
+
+def register_metrics(app: Flask) -> None:
+    """Count and time every request, and mount `/metrics`, when `METRICS_ENABLED`."""
+    if not app.config["METRICS_ENABLED"]:
+        return
+
+    @app.before_request
+    def start_timer() -> None:
+        g.metrics_started = time.perf_counter()
+        IN_FLIGHT.inc()
+
+    @app.after_request
+    def record_request(response: Response) -> Response:
+        started = g.pop("metrics_started", None)
+        if started is not None:
+            labels = (request.method, route_label(), str(response.status_code))
+            REQUESTS.labels(*labels).inc()
+            LATENCY.labels(*labels).observe(time.perf_counter() - started)
+            IN_FLIGHT.dec()
+        return response
+
+    @app.teardown_request
+    def release_in_flight(_exc: BaseException | None) -> None:
+        # A response that never reached after_request (an error in a hook) still leaves.
+        if g.pop("metrics_started", None) is not None:
+            IN_FLIGHT.dec()
+
+    with app.app_context():
+        _track_pool(db.engine)
+    app.register_blueprint(bp)

@@ -1,0 +1,88 @@
+"""/metrics in one process: labels by route template, optional bearer token, switch."""
+
+from __future__ import annotations
+
+import pytest
+from prometheus_client import REGISTRY
+
+from observability import metrics
+from tests.ops_support import throwaway_app
+
+pytestmark = pytest.mark.integration
+
+
+def count(route: str, status: str, method: str = "GET") -> float:
+    labels = {"method": method, "route": route, "status": status}
+    return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
+
+
+def test_requests_are_counted_by_route_template_not_raw_path(client):
+    before_known = count("/health/blueprints", "200")
+    before_unknown = count(metrics.UNMATCHED_ROUTE, "404")
+    client.get("/health/blueprints")
+    client.get("/no/such/page-1")
+    client.get("/no/such/page-2")
+    assert count("/health/blueprints", "200") == before_known + 1
+    assert count(metrics.UNMATCHED_ROUTE, "404") == before_unknown + 2
+
+
+def test_metrics_answer_prometheus_text(client):
+    client.get("/health")
+    response = client.get("/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    for name in (
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "http_requests_in_progress",
+        "db_pool_connections_checked_out",
+    ):
+        assert name in text
+
+
+def test_a_metrics_token_requires_the_bearer(database):
+    with throwaway_app(database.url, METRICS_TOKEN="scrape-token-1") as application:
+        client = application.test_client()
+        assert client.get("/metrics").status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert client.get("/metrics", headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer scrape-token-1"}
+        assert client.get("/metrics", headers=right).status_code == 200
+
+
+def test_metrics_can_be_switched_off(database, monkeypatch):
+    monkeypatch.setenv("METRICS_ENABLED", "false")
+    with throwaway_app(database.url) as application:
+        assert application.test_client().get("/metrics").status_code == 404
+
+
+def test_the_pool_gauge_follows_checkouts(app):
+    from models import db
+
+    with app.app_context():
+        before = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+        with db.engine.connect():
+            during = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+        after = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+    assert during == before + 1
+    assert after == before
+
+
+def test_multiprocess_exposition_reads_the_shared_directory(monkeypatch, tmp_path):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    assert metrics.exposition() == b""
+
+
+def test_a_failing_hook_still_releases_the_in_flight_gauge(database):
+    with throwaway_app(database.url) as application:
+
+        @application.before_request
+        def explode() -> None:
+            raise RuntimeError("boom")
+
+        before = REGISTRY.get_sample_value("http_requests_in_progress")
+        application.config["PROPAGATE_EXCEPTIONS"] = False
+        response = application.test_client().get("/health")
+        assert response.status_code == 500
+        assert REGISTRY.get_sample_value("http_requests_in_progress") == before

@@ -1,0 +1,79 @@
+"""Helpers for the operations tests: throwaway apps that clean up, free ports, subprocesses."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from models import db
+from tests.apps import make_app
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def throwaway_app(database_url: str, **overrides: object) -> Iterator[Flask]:
+    """A testing app whose engine is disposed afterwards (no connection left open)."""
+    application = make_app(database_url, **overrides)
+    try:
+        yield application
+    finally:
+        with application.app_context():
+            db.engine.dispose()
+
+
+def wait_for_http(
+    url: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Poll `url` until it answers (any status), or fail."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            pytest.fail(f"server exited early with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):  # noqa: S310 - loopback test server
+                return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"{url} did not answer within {timeout}s")
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The current environment minus the test-session settings, plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "COV_CORE"))}
+    env.pop("TEST_DATABASE_URL", None)
+    env["PATH"] = f"{Path(sys.executable).parent}:{env.get('PATH', '')}"
+    env.update(extra)
+    return env
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM, then SIGKILL if it does not exit in time (always called in teardown)."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
