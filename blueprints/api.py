@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, request
-from flask.typing import ResponseReturnValue
 
-from envelope import success
+from blueprints.endpoint import endpoint
 from errors import UnsupportedMediaType
+from schemas.health import ApiHealth, ServiceStatus
 from services import health_service
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -27,12 +27,14 @@ def require_json_body() -> None:
 
 
 @bp.get("/health")
-def get_health() -> ResponseReturnValue:
+@endpoint(response=ApiHealth, tags=("health",))
+def get_health() -> object:
     """API liveness in the envelope."""
-    return success({"status": "healthy"})
+    return {"status": "healthy"}
 
 
 @bp.get("/status")
-def get_status() -> ResponseReturnValue:
+@endpoint(response=ServiceStatus, tags=("health",))
+def get_status() -> object:
     """Name, version, environment and uptime of the running service."""
-    return success(health_service.status())
+    return health_service.status()

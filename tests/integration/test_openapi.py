@@ -27,6 +27,8 @@ CONTRACT_ROUTES = {
     ("delete", "/api/v1/users/{user_id}"),
     ("post", "/auth/register"),
     ("get", "/auth/profile"),
+    ("get", "/api/v1/health"),
+    ("get", "/api/v1/status"),
 }
 
 
