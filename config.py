@@ -214,6 +214,11 @@ class Config:
         )
 
         self.RATELIMIT_ENABLED = env.boolean("RATELIMIT_ENABLED", True)
+        # When the limiter's Redis is down: fail open (count in process memory meanwhile) or
+        # closed (answer 503 until Redis is back).
+        self.RATELIMIT_FAIL_OPEN = env.boolean("RATELIMIT_FAIL_OPEN", True)
+        self.RATELIMIT_SWALLOW_ERRORS = self.RATELIMIT_FAIL_OPEN
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = self.RATELIMIT_FAIL_OPEN
         self.RATELIMIT_STORAGE_URI = env.text(
             "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
         )
@@ -263,6 +268,9 @@ class Config:
         self.DATABASE_CONNECT_TIMEOUT_SECONDS = env.integer(
             "DATABASE_CONNECT_TIMEOUT_SECONDS", 10, minimum=1
         )
+        self.DATABASE_STATEMENT_TIMEOUT_MS = env.integer(
+            "DATABASE_STATEMENT_TIMEOUT_MS", 30_000, minimum=0
+        )
         self.LOG_FORMAT = env.choice("LOG_FORMAT", self.DEFAULT_LOG_FORMAT, ("json", "text"))
         self.LOG_FILE_ENABLED = env.boolean("LOG_FILE_ENABLED", False)
         self.LOG_DIR = env.text("LOG_DIR", "logs")
@@ -285,7 +293,11 @@ class Config:
             "pool_timeout": self.SQLALCHEMY_POOL_TIMEOUT,
             "pool_recycle": self.SQLALCHEMY_POOL_RECYCLE,
             # A database that does not answer must not hang a worker (or a probe) for minutes.
-            "connect_args": {"connect_timeout": self.DATABASE_CONNECT_TIMEOUT_SECONDS},
+            "connect_args": {
+                "connect_timeout": self.DATABASE_CONNECT_TIMEOUT_SECONDS,
+                # A runaway query is cancelled by PostgreSQL itself (0 = no limit).
+                "options": f"-c statement_timeout={self.DATABASE_STATEMENT_TIMEOUT_MS}",
+            },
         }
 
     def validate(self) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
@@ -201,6 +202,10 @@ def register_errorhandlers(app: Flask) -> None:
             isinstance(exc, DBAPIError) and exc.connection_invalidated
         ):
             logger.error("database unavailable: %s", type(exc).__name__, exc_info=exc)
+            return error_response(ServiceUnavailable())
+        if isinstance(exc, RedisError):
+            # Only reached when the rate limiter is configured to fail closed.
+            logger.error("redis unavailable: %s", type(exc).__name__)
             return error_response(ServiceUnavailable())
         logger.error("unhandled exception", exc_info=exc)
         return error_response(InternalError())

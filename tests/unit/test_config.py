@@ -86,7 +86,7 @@ def test_pool_settings_apply_on_postgresql():
         "pool_timeout": 30,
         "pool_recycle": 3600,
         "pool_pre_ping": True,
-        "connect_args": {"connect_timeout": 10},
+        "connect_args": {"connect_timeout": 10, "options": "-c statement_timeout=30000"},
         "hide_parameters": True,
     }
 
