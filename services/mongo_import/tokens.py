@@ -99,7 +99,7 @@ def _apply_batch(
                     User.legacy_id.in_({str(token["user"]) for _, token in batch}),
                     User.deleted_at.is_(None),
                 )
-            ).tuples().all()
+            ).all()
         )
         hashes = {token_service.hash_token(token["token"]) for _, token in batch}
         present = set(
@@ -155,7 +155,7 @@ def _verify(expected: dict[str, tuple[int, datetime]], report: TokenReport) -> N
         select(RefreshToken.token_hash, AuthSession.user_id, RefreshToken.expires_at)
         .join(AuthSession, AuthSession.id == RefreshToken.session_id)
         .where(RefreshToken.token_hash.in_(list(expected)))
-    ).tuples().all()
+    ).all()
     found = {token_hash: (user_id, expires) for token_hash, user_id, expires in rows}
     db.session.rollback()  # end the read transaction
     for token_hash, wanted in expected.items():

@@ -135,7 +135,7 @@ def _apply_batch(
             select(User.email, User.legacy_id).where(
                 User.email.in_([c.values["email"] for c in batch]), User.deleted_at.is_(None)
             )
-        ).tuples().all()
+        ).all()
     )
     inserts, updates, accepted = [], [], []
     for candidate in batch:

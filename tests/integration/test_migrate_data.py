@@ -399,7 +399,7 @@ def test_token_batches_and_malformed_tokens(app, tmp_path):
         report = migration_service.import_mongo(source, tokens_path=tokens, batch_size=2)
 
     assert (report.tokens.imported, report.tokens.verified) == (3, 3)
-    assert [r.reasons for r in report.tokens.rejected][0] == ["blacklisted: not bool"]
+    assert report.tokens.rejected[0].reasons == ["blacklisted: not bool"]
     assert report.tokens.rejected[1].reasons[0].startswith("not valid Extended JSON")
     assert report.ok
 
