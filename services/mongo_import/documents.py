@@ -3,10 +3,12 @@ relaxed, v1 too) and mongodump BSON, read and written with pymongo's `bson` (no 
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +73,7 @@ def _read_json_lines(lines: Iterator[str] | Any) -> Iterator[SourceDocument]:
             continue
         position = {"line": number}
         try:
-            document = json_util.loads(line, json_options=CANONICAL)
+            document = json.loads(line, object_hook=_object_hook)
         except (ValueError, TypeError, BSONError) as exc:
             yield SourceDocument(position, None, f"not valid Extended JSON: {exc}")
             continue
@@ -80,11 +82,22 @@ def _read_json_lines(lines: Iterator[str] | Any) -> Iterator[SourceDocument]:
 
 def _read_json_array(text: str) -> Iterator[SourceDocument]:
     try:
-        documents = json_util.loads(text, json_options=CANONICAL)
+        documents = json.loads(text, object_hook=_object_hook)
     except (ValueError, TypeError, BSONError) as exc:
         raise UnreadableFile(f"not a valid Extended JSON array: {exc}") from exc
     for index, document in enumerate(documents):
         yield _as_document({"index": index}, document)
+
+
+def _object_hook(value: dict[str, Any]) -> Any:
+    """json_util's hook, with a fast path for relaxed `$date` strings (mongoexport's default),
+    which json_util parses with the much slower strptime."""
+    if len(value) == 1 and isinstance(value.get("$date"), str):
+        with contextlib.suppress(ValueError):  # an unusual form: json_util knows them all
+            moment = datetime.fromisoformat(value["$date"])
+            if moment.tzinfo is not None and moment.microsecond % 1000 == 0:
+                return moment.astimezone(UTC)
+    return json_util.object_hook(value, json_options=CANONICAL)
 
 
 def _read_bson(path: Path) -> Iterator[SourceDocument]:
@@ -112,19 +125,55 @@ def to_json_line(document: dict[str, Any], *, relaxed: bool = False) -> str:
 
 def to_stored(value: dict[str, Any]) -> dict[str, Any]:
     """Plain JSON for a JSON column that keeps every BSON type (canonical Extended JSON)."""
-    stored: dict[str, Any] = json.loads(json_util.dumps(value, json_options=CANONICAL))
+    stored: dict[str, Any] = _to_canonical(value)
     return stored
+
+
+def _to_canonical(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _to_canonical(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_to_canonical(item) for item in value]
+    if value is None or isinstance(value, str | bool):
+        return value
+    return _to_canonical(json_util.default(value, json_options=CANONICAL))
 
 
 def from_stored(value: dict[str, Any]) -> dict[str, Any]:
     """The BSON values `to_stored` kept."""
-    restored: dict[str, Any] = json_util.loads(json.dumps(value), json_options=CANONICAL)
+    restored: dict[str, Any] = _from_canonical(value)
     return restored
 
 
+def _from_canonical(value: Any) -> Any:
+    # Innermost first, as json.loads applies json_util's object hook.
+    if isinstance(value, dict):
+        children = {key: _from_canonical(item) for key, item in value.items()}
+        return json_util.object_hook(children, json_options=CANONICAL)
+    if isinstance(value, list):
+        return [_from_canonical(item) for item in value]
+    return value
+
+
 def same_value(left: Any, right: Any) -> bool:
-    """True when two BSON values are identical, type included (1, 1.0 and True differ)."""
-    return bool(
-        json_util.dumps({"v": left}, json_options=CANONICAL)
-        == json_util.dumps({"v": right}, json_options=CANONICAL)
-    )
+    """True when two BSON values are identical, type included (1, Int64(1), 1.0 and True
+    differ); datetimes compare to the millisecond, as BSON stores them."""
+    if type(left) is not type(right):
+        return False
+    if isinstance(left, dict):
+        return left.keys() == right.keys() and all(same_value(left[k], right[k]) for k in left)
+    if isinstance(left, list):
+        return len(left) == len(right) and all(map(same_value, left, right))
+    if isinstance(left, datetime):
+        return bool(_milliseconds(left) == _milliseconds(right))
+    if isinstance(left, float) and math.isnan(left):
+        return math.isnan(right)
+    return bool(left == right) and (not isinstance(left, float) or _sign(left) == _sign(right))
+
+
+def _milliseconds(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _sign(number: float) -> float:
+    return math.copysign(1.0, number)

@@ -8,6 +8,7 @@ document can always be rebuilt exactly.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -158,7 +159,7 @@ class UserMapping:
             document[IS_ACTIVE] = False
         return document
 
-    @property
+    @functools.cached_property
     def _sources(self) -> set[str]:
         return set(self.fields.values())
 

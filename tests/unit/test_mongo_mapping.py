@@ -1,13 +1,20 @@
 """Reading mongoexport/mongodump files and mapping Mongoose users to rows and back."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import bson
 import pytest
-from bson import Decimal128, Int64
+from bson import Decimal128, Int64, json_util
 from bson.datetime_ms import DatetimeMS
 
-from services.mongo_import.documents import UnreadableFile, read_documents
+from services.mongo_import.documents import (
+    UnreadableFile,
+    from_stored,
+    read_documents,
+    same_value,
+    to_stored,
+)
 from services.mongo_import.mapping import MappingFileError, UserMapping, differences
 from services.mongo_import.users import classify
 from tests.mongo_data import (
@@ -216,3 +223,65 @@ def test_classify_compares_with_the_last_imported_version(row_changes, doc_chang
     original, _ = MAPPING.to_values(mongoose_user(updated=BASE))
 
     assert classify(original | row_changes, original | doc_changes) == outcome
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "same"),
+    [
+        (1, 1, True),
+        (1, Int64(1), False),
+        (1, 1.0, False),
+        (1, True, False),
+        (0.0, -0.0, False),
+        (float("nan"), float("nan"), True),
+        ({"a": [1, {"b": "c"}]}, {"a": [1, {"b": "c"}]}, True),
+        ({"a": [1, 2]}, {"a": [1]}, False),
+        ({"a": 1}, {"b": 1}, False),
+        (datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC), BASE.replace(microsecond=123000), True),
+    ],
+)
+def test_same_value_distinguishes_bson_types(left, right, same):
+    assert same_value(left, right) is same
+
+
+def test_stored_extras_keep_every_bson_type():
+    extras = {
+        "n": Int64(2**40),
+        "d": Decimal128("0.1"),
+        "when": BASE,
+        "raw": b"\x00\x01",
+        "nested": [{"x": 1.5, "y": None}],
+    }
+    stored = to_stored(extras)
+    assert json.loads(json.dumps(stored)) == stored
+    restored = from_stored(stored)
+    assert all(same_value(extras[k], restored[k]) for k in extras)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020-01-01T10:00:00.123Z",
+        "2020-01-01T11:00:00.123+01:00",
+        "2020-01-01T10:00:00Z",
+        "1969-12-31T23:59:59.999Z",
+    ],
+)
+def test_relaxed_dates_read_as_json_util_reads_them(tmp_path, text):
+    path = tmp_path / "users.json"
+    line = json.dumps({"d": {"$date": text}})
+    path.write_text(line + "\n")
+    options = json_util.JSONOptions(tz_aware=True, tzinfo=UTC)
+
+    (source,) = read_documents(path)
+
+    assert source.document["d"] == json_util.loads(line, json_options=options)["d"]
+
+
+def test_dates_beyond_python_datetime_are_kept(tmp_path):
+    path = tmp_path / "users.json"
+    path.write_text('{"d": {"$date": {"$numberLong": "-99999999999999999"}}}\n')
+
+    (source,) = read_documents(path)
+
+    assert isinstance(source.document["d"], DatetimeMS)
