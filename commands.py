@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from pydantic import ValidationError as PydanticValidationError
 
 from blueprints.endpoint import pydantic_errors
+from cli.migrate_data import migrate_data_cli
 from errors import AppError
 from schemas.user import UserCreate
 from services import user_service
@@ -65,3 +66,4 @@ def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
     app.cli.add_command(config_cli)
     app.cli.add_command(users_cli)
+    app.cli.add_command(migrate_data_cli)

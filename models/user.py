@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, text
+from bson import ObjectId
+from sqlalchemy import JSON, CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import IdMixin, Model, UTCDateTime
@@ -15,6 +17,11 @@ from models.mixins import SoftDeleteMixin, TimestampMixin
 class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
+
+
+def new_object_id() -> str:
+    """A fresh MongoDB ObjectId as 24 hex characters: every user has one, imported or not."""
+    return str(ObjectId())
 
 
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
@@ -41,6 +48,12 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # The Node.js service's `_id`: kept for imported users, fresh for new ones (the `/v1` user id).
+    legacy_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_object_id)
+    # Source fields without a column, verbatim as canonical Extended JSON (nothing is dropped).
+    legacy_attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    # The source document's `updatedAt` as last imported: the common ancestor when syncing.
+    legacy_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     @property
     def is_admin(self) -> bool:

@@ -1,0 +1,1 @@
+"""`flask` command groups that grew past a few commands."""
