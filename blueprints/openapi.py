@@ -140,10 +140,11 @@ def operation(endpoint_name: str, spec: EndpointSpec, refs: dict[Any, Any]) -> d
     if spec.description:
         result["description"] = spec.description
     if spec.body is not None:
-        result["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
-        }
+        schema = {"schema": refs[(spec.body, "validation")]}
+        body_content = {"application/json": schema}
+        if spec.page is not None:  # browser routes also take forms (plus their csrf_token)
+            body_content["application/x-www-form-urlencoded"] = schema
+        result["requestBody"] = {"required": True, "content": body_content}
     if spec.auth:
         result["security"] = [{"bearerAuth": []}]
     return result
