@@ -127,7 +127,7 @@ def operation(endpoint_name: str, spec: EndpointSpec, refs: dict[Any, Any]) -> d
         statuses |= {413, 415}
     for status in sorted(statuses):
         responses[str(status)] = {
-            "description": ERROR_DESCRIPTIONS.get(status, HTTP_STATUS_ERRORS[status].code),
+            "description": ERROR_DESCRIPTIONS.get(status) or HTTP_STATUS_ERRORS[status].code,
             "content": {"application/json": {"schema": error_ref}},
         }
     result: dict[str, Any] = {
