@@ -1,4 +1,4 @@
-"""The /auth routes for browsers (pages, forms, cookie sessions) and for JSON clients (contract §5)."""
+"""The /auth routes for browsers (pages, forms, cookie sessions) and JSON clients (contract §5)."""
 
 from __future__ import annotations
 
