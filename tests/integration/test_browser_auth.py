@@ -589,3 +589,12 @@ def test_failed_form_logins_are_rate_limited(app, client):
         for _ in range(6)
     ]
     assert statuses == [401] * 5 + [429]
+
+
+def test_openapi_document_lists_the_browser_routes_with_form_bodies(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    login_operation = response.json["paths"]["/auth/login"]["post"]
+    content = login_operation["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-www-form-urlencoded"}
+    assert response.json["paths"]["/api/v1/users"]["post"]["responses"]["409"]["description"]
