@@ -1,7 +1,7 @@
 """The application factory and the WSGI entry point (`gunicorn app:application`).
 
-`create_app()` only assembles: configuration, logging, extensions, request hooks, blueprints,
-error handlers, shell context and commands. It opens no database connection.
+`create_app()` only assembles: configuration, logging, extensions, request and security hooks,
+blueprints, error handlers, shell context and commands. It opens no database connection.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from flask import Flask
 
 import models
 from blueprints import register_blueprints
+from blueprints.security import current_account
 from commands import register_commands
 from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
-from extensions import db, limiter, migrate
+from extensions import csrf, db, limiter, login_manager, migrate
 from json_provider import AppRequest, StrictJSONProvider
 from observability import (
     configure_logging,
@@ -23,6 +24,7 @@ from observability import (
     register_metrics,
     register_request_hooks,
 )
+from web_security import register_security
 
 __all__ = ["app", "application", "create_app", "db"]
 
@@ -44,6 +46,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_extensions(app)
     register_request_hooks(app)
     register_metrics(app)
+    register_security(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_shellcontext(app)
@@ -56,6 +59,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory="migrations")
     limiter.init_app(app)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    app.jinja_env.globals["current_account"] = current_account
 
 
 def register_shellcontext(app: Flask) -> None:

@@ -173,6 +173,18 @@ class Config:
             "SESSION_COOKIE_SAMESITE", "Lax", ("Lax", "Strict", "None")
         )
         self.FORCE_HTTPS = env.boolean("FORCE_HTTPS", False)
+        self.HSTS_MAX_AGE = env.integer("HSTS_MAX_AGE", 365 * 24 * 3600)
+        # Trusted X-Forwarded-* hops (werkzeug ProxyFix); 0 trusts none. Set them to the number of
+        # proxies in front of the app, never more: a client could forge the extra headers.
+        self.PROXY_FIX_X_FOR = env.integer("PROXY_FIX_X_FOR", 0)
+        self.PROXY_FIX_X_PROTO = env.integer("PROXY_FIX_X_PROTO", 0)
+        self.PROXY_FIX_X_HOST = env.integer("PROXY_FIX_X_HOST", 0)
+        self.PROXY_FIX_X_PORT = env.integer("PROXY_FIX_X_PORT", 0)
+        self.PROXY_FIX_X_PREFIX = env.integer("PROXY_FIX_X_PREFIX", 0)
+        # CSRF (Flask-WTF): checked by blueprints/security.py's own policy, not on every POST;
+        # a token lives as long as the session that holds it.
+        self.WTF_CSRF_CHECK_DEFAULT = False
+        self.WTF_CSRF_TIME_LIMIT: int | None = None
         self.MAX_CONTENT_LENGTH = env.integer("MAX_CONTENT_LENGTH", 1024 * 1024, minimum=1)
 
         self.REDIS_URL = env.optional("REDIS_URL")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -149,10 +149,10 @@ HTTP_STATUS_ERRORS: dict[int, type[AppError]] = {
 
 
 def wants_json() -> bool:
-    """API paths always get JSON; elsewhere HTML only when the client asks for it."""
+    """API paths, Bearer and JSON-body requests get JSON; elsewhere HTML when the client asks."""
     if request.path.startswith(JSON_PATH_PREFIXES) or request.path in ("/api", "/v1"):
         return True
-    if "Authorization" in request.headers:
+    if "Authorization" in request.headers or request.is_json:
         return True
     # Browsers name text/html explicitly; a client sending */* or no Accept at all gets JSON.
     best = request.accept_mimetypes.best_match(["application/json", "text/html"])
@@ -160,7 +160,11 @@ def wants_json() -> bool:
 
 
 def error_response(error: AppError) -> ResponseReturnValue:
-    """Render an `AppError` as the JSON envelope or as an HTML error page."""
+    """Render an `AppError` as the JSON envelope or as an HTML error page; a browser that is
+    not signed in goes to the sign-in page instead, and comes back afterwards."""
+    if isinstance(error, AuthenticationRequired) and not wants_json():
+        back = request.full_path.rstrip("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login_page", next=back), 303)
     if wants_json():
         response: Response = jsonify(error_body(error.code, error.message, error.details))
     else:

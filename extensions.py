@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 
 from models.base import db
 
 migrate = Migrate(compare_type=True, render_as_batch=True)
 # Storage, enablement and limits come from the app config (RATELIMIT_*), Redis when configured.
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
+# Browser sessions: the cookie names an AuthSession row (blueprints/security.py loads it).
+login_manager = LoginManager()
+# CSRF tokens; when a request must carry one is decided in blueprints/security.py.
+csrf = CSRFProtect()
 
 
 def account_key() -> str:
-    """Rate-limit key for the account named in the JSON body (normalised like stored emails)."""
-    body = request.get_json(silent=True)
-    email = body.get("email") if isinstance(body, dict) else None
+    """Rate-limit key for the account named in the JSON or form body (normalised like emails)."""
+    body = request.get_json(silent=True) if request.is_json else request.form
+    email = body.get("email") if isinstance(body, Mapping) else None
     if not isinstance(email, str):
         return "account:-"
     return f"account:{email.strip().lower()[:320]}"
 
 
-__all__ = ["account_key", "db", "limiter", "migrate"]
+__all__ = ["account_key", "csrf", "db", "limiter", "login_manager", "migrate"]

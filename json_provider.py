@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 from flask import Request
 from flask.json.provider import DefaultJSONProvider
 
-from errors import BadRequest
+from errors import BadRequest, UnsupportedMediaType
 
 
 def _reject_constant(name: str) -> NoReturn:
@@ -34,7 +34,10 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 
 class AppRequest(Request):
-    """A request whose unparseable JSON body is the contract's `BAD_REQUEST`."""
+    """A request whose unparseable JSON body is the contract's `BAD_REQUEST`, and a body of
+    another content type where JSON was expected `UNSUPPORTED_MEDIA_TYPE`."""
 
     def on_json_loading_failed(self, e: ValueError | None) -> Any:
+        if e is None:  # Flask's signal for "not JSON at all"
+            raise UnsupportedMediaType()
         raise BadRequest()

@@ -1,21 +1,96 @@
-"""Authentication routes under `/auth` for JSON and Bearer clients (contract §5).
+"""Sign-in routes under `/auth` for browsers and API clients alike (contract §5).
 
-The HTML pages of these routes arrive with the browser sign-in work.
+Each route answers the JSON envelope to API clients and pages (or 303 redirects) to browsers; a
+form that fails comes back with its errors (see `endpoint(page=…)`). Browsers are identified by
+the session cookie, API clients by it or by a Bearer token (blueprints/security.py).
 """
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, Response, flash, session
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import generate_csrf
 
 from blueprints.endpoint import endpoint
-from blueprints.rate_limits import address_limit
-from blueprints.security import current_principal
-from schemas.auth import RegisterRequest
-from schemas.user import UserRead
-from services import auth_service
+from blueprints.pages import form_page, redirect_after_sign_in, render_page, see_other, wants_html
+from blueprints.rate_limits import address_limit, login_limits
+from blueprints.security import (
+    SESSION_KEY,
+    authenticated_by_cookie,
+    current_principal,
+    end_browser_session,
+    signed_in_session_id,
+    start_browser_session,
+)
+from schemas.auth import LoginRequest, PasswordChangeRequest, ProfileUpdate, RegisterRequest
+from schemas.user import UserRead, UserUpdate
+from services import auth_service, user_service
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
-TAGS = ("auth",)
+TAGS = ("browser",)
+PROFILE_PAGE = "auth/profile.html"
+
+
+@bp.after_request
+def expose_csrf_token(response: Response) -> Response:
+    """JSON clients signed in by cookie find the CSRF token to send next in `X-CSRFToken`."""
+    if SESSION_KEY in session and not wants_html():
+        response.headers["X-CSRFToken"] = generate_csrf()
+    return response
+
+
+@bp.get("/login")
+def login_page() -> ResponseReturnValue:
+    """The sign-in form."""
+    return form_page("auth/login.html", LoginRequest)
+
+
+@bp.post("/login")
+@login_limits
+@endpoint(
+    body=LoginRequest,
+    response=UserRead,
+    errors=(401, 403, 429),
+    message="Signed in",
+    page="auth/login.html",
+    tags=TAGS,
+)
+def login(body: LoginRequest) -> object:
+    """Sign in with email and password: starts a session (cookie), answers the user.
+    A new session id every time; the CSRF token to use next is in the `X-CSRFToken` header."""
+    principal = auth_service.login_browser(
+        email=body.email, password=body.password, replaces_session_id=signed_in_session_id()
+    )
+    start_browser_session(principal)
+    if wants_html():
+        flash(f"Welcome back, {principal.user.name}.", "success")
+        return redirect_after_sign_in()
+    return principal.user
+
+
+@bp.get("/logout")
+def logout_page() -> ResponseReturnValue:
+    """Asks to confirm signing out (a POST, so another site cannot sign you out)."""
+    return render_page("auth/logout.html")
+
+
+@bp.post("/logout")
+@endpoint(auth=True, errors=(401,), message="Logged out", tags=TAGS)
+def logout() -> object:
+    """End this session; its cookie (or token) stops working at once."""
+    auth_service.logout(principal=current_principal())
+    if authenticated_by_cookie():
+        end_browser_session()
+    if wants_html():
+        flash("You have been signed out.", "info")
+        return see_other("auth.login_page")
+    return None
+
+
+@bp.get("/register")
+def register_page() -> ResponseReturnValue:
+    """The registration form."""
+    return form_page("auth/register.html", RegisterRequest)
 
 
 @bp.post("/register")
@@ -26,15 +101,82 @@ TAGS = ("auth",)
     status=201,
     errors=(409, 429),
     message="Account created; check your email to verify it",
+    page="auth/register.html",
     tags=TAGS,
 )
 def register(body: RegisterRequest) -> object:
-    """Create an account and mail a verification link."""
-    return auth_service.register(email=body.email, password=body.password, name=body.name)
+    """Create an account and mail a verification link (browsers are signed in right away)."""
+    if not wants_html():
+        return auth_service.register(email=body.email, password=body.password, name=body.name)
+    principal = auth_service.register_browser(
+        email=body.email, password=body.password, name=body.name
+    )
+    start_browser_session(principal)
+    flash(f"Welcome! We sent a link to {principal.user.email} to confirm it.", "success")
+    return see_other("auth.get_profile")
 
 
 @bp.get("/profile")
 @endpoint(response=UserRead, auth=True, errors=(401,), tags=TAGS)
 def get_profile() -> object:
-    """The signed-in user."""
+    """The signed-in user (session cookie or Bearer token)."""
+    if wants_html():
+        return render_page(PROFILE_PAGE)
     return current_principal().user
+
+
+@bp.post("/profile")
+@endpoint(
+    body=ProfileUpdate, response=UserRead, auth=True, errors=(401,), page=PROFILE_PAGE, tags=TAGS
+)
+def update_profile(body: ProfileUpdate) -> object:
+    """Change your name."""
+    principal = current_principal()
+    user = user_service.update(
+        actor=principal.user,
+        user_id=principal.user.id,
+        changes=UserUpdate(name=body.name),
+        session_id=principal.session_id,
+    )
+    if wants_html():
+        flash("Your name has been saved.", "success")
+        return see_other("auth.get_profile")
+    return user
+
+
+@bp.post("/password")
+@endpoint(
+    body=PasswordChangeRequest,
+    auth=True,
+    errors=(401,),
+    message="Password changed",
+    page=PROFILE_PAGE,
+    tags=TAGS,
+)
+def change_password(body: PasswordChangeRequest) -> object:
+    """Change your password: every other session ends, and a browser gets a new session id."""
+    by_cookie = authenticated_by_cookie()
+    principal = auth_service.change_password(
+        principal=current_principal(),
+        current_password=body.current_password,
+        new_password=body.new_password,
+        rotate_session=by_cookie,
+    )
+    if by_cookie:
+        start_browser_session(principal, fresh_cookie=False)
+    if wants_html():
+        flash("Your password has been changed; other devices were signed out.", "success")
+        return see_other("auth.get_profile")
+    return None
+
+
+@bp.post("/send-verification-email")
+@endpoint(auth=True, status=202, errors=(401,), message="Verification email sent", tags=TAGS)
+def send_verification_email() -> object:
+    """Mail a fresh link that confirms your email address."""
+    user = current_principal().user
+    auth_service.send_verification(user=user)
+    if wants_html():
+        flash(f"We sent a new confirmation link to {user.email}.", "info")
+        return see_other("auth.get_profile")
+    return None

@@ -3,6 +3,11 @@ answer in the envelope, and feeds the OpenAPI document (`blueprints/openapi.py`)
 
 A view receives `body=` and/or `query=` as validated models and returns a domain object (or a
 list, or None); the decorator serialises it through `response` into the success envelope.
+
+Routes with a `page` (the browser routes under `/auth`) also take form bodies
+(`application/x-www-form-urlencoded`), validated by the same models; when such a request fails,
+the page is rendered again with each error next to its field and the values kept (never a
+password).
 """
 
 from __future__ import annotations
@@ -12,16 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from blueprints.security import authenticate_request
 from envelope import DEFAULT_MESSAGE, success
-from errors import ValidationError
+from errors import AppError, ValidationError, wants_json
 
 ENDPOINT_SPEC_ATTRIBUTE = "endpoint_spec"
+FORM_MIMETYPE = "application/x-www-form-urlencoded"
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class EndpointSpec:
     message: str
     envelope: bool
     tags: tuple[str, ...]
+    page: str | None = None
     adapter: TypeAdapter[Any] | None = field(default=None, compare=False)
 
 
@@ -63,13 +71,41 @@ def validate_model(model: type[BaseModel], data: object) -> BaseModel:
         raise ValidationError(pydantic_errors(exc)) from None
 
 
-def request_body() -> object:
-    """The parsed JSON body; an absent body counts as an empty object."""
+def request_body(*, forms: bool = False) -> object:
+    """The parsed JSON (or, with `forms`, form) body; an absent body counts as an empty object."""
+    if forms and request.mimetype == FORM_MIMETYPE:
+        return form_fields()
     if not request.content_length and not request.is_json:
         return {}
     if not request.get_data(cache=True):
         return {}
     return request.get_json()
+
+
+def form_fields() -> dict[str, str]:
+    """A submitted form without its CSRF token; a repeated field is ambiguous, so it is refused."""
+    token_field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    fields: dict[str, str] = {}
+    for name, values in request.form.lists():
+        if name == token_field:
+            continue
+        if len(values) > 1:
+            raise ValidationError.single(name, "Give this field once")
+        fields[name] = values[0]
+    return fields
+
+
+def render_form_errors(template: str, error: AppError) -> ResponseReturnValue:
+    """The page again, with the errors by field, a summary, and the submitted values kept."""
+    errors = error.details.get("errors", []) if isinstance(error, ValidationError) else []
+    html = render_template(
+        template,
+        errors={item["field"]: item["error"] for item in errors},
+        error_list=errors,
+        form_error=None if errors else error.message,
+        values={k: v for k, v in request.form.items() if k not in SECRET_FIELDS},
+    )
+    return Response(html, status=error.status, headers=error.headers, mimetype="text/html")
 
 
 def query_arguments(model: type[BaseModel]) -> dict[str, str]:
@@ -98,6 +134,7 @@ def endpoint(
     message: str = DEFAULT_MESSAGE,
     envelope: bool = True,
     tags: tuple[str, ...] = (),
+    page: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., ResponseReturnValue]]:
     """Declare a route's input and output; see the module docstring."""
 
@@ -116,19 +153,28 @@ def endpoint(
             message=message,
             envelope=envelope,
             tags=tags,
+            page=page,
             adapter=TypeAdapter(response) if response is not None else None,
         )
+
+        def call_view(path_arguments: dict[str, Any]) -> Any:
+            arguments = dict(path_arguments)
+            if body is not None:
+                arguments["body"] = validate_model(body, request_body(forms=page is not None))
+            if query is not None:
+                arguments["query"] = validate_model(query, query_arguments(query))
+            return view(**arguments)
 
         @functools.wraps(view)
         def wrapper(**path_arguments: Any) -> ResponseReturnValue:
             if auth:
                 authenticate_request()
-            arguments = dict(path_arguments)
-            if body is not None:
-                arguments["body"] = validate_model(body, request_body())
-            if query is not None:
-                arguments["query"] = validate_model(query, query_arguments(query))
-            result = view(**arguments)
+            try:
+                result = call_view(path_arguments)
+            except AppError as error:
+                if page is None or wants_json():
+                    raise
+                return render_form_errors(page, error)
             if isinstance(result, Response | tuple):
                 return result
             data = serialize(spec.adapter, result) if spec.adapter else None

@@ -132,6 +132,8 @@ def operation(
         statuses.add(400)
     if spec.body is not None:
         statuses |= {413, 415}
+    if spec.page is not None:
+        statuses.add(403)  # a form (or cookie-authenticated JSON) without its CSRF token
     for status in sorted(statuses):
         responses[str(status)] = {
             "description": ERROR_DESCRIPTIONS[status],
@@ -147,9 +149,13 @@ def operation(
     if spec.description:
         result["description"] = spec.description
     if spec.body is not None:
+        schema = {"schema": refs[(spec.body, "validation")]}
+        body_content = {"application/json": schema}
+        if spec.page is not None:  # browser routes also take forms (plus their csrf_token)
+            body_content["application/x-www-form-urlencoded"] = schema
         result["requestBody"] = {
             "required": bool(spec.body.model_json_schema().get("required")),
-            "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
+            "content": body_content,
         }
     if spec.auth:
         result["security"] = [{"bearerAuth": []}]

@@ -1,14 +1,45 @@
-"""Who is calling: the Bearer token of an API request, resolved once per request."""
+"""Who is calling, resolved once per request: a Bearer token (API clients) or the session cookie
+(browsers, through Flask-Login), and when a request must prove it is not cross-site (CSRF).
+
+The session cookie carries the id of an `AuthSession` row, never the user id: every request checks
+that row, so logout and password changes end a session server-side even if its cookie is replayed.
+"""
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import current_app, g, request, session
+from flask_login import UserMixin, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 
-from errors import AuthenticationRequired, InvalidToken
+from errors import AuthenticationRequired, Forbidden, InvalidToken
+from extensions import csrf, login_manager
+from models import User
 from services import auth_service
 from services.auth_service import Principal
 
 MAX_AUTHORIZATION_LENGTH = 8192
+SESSION_KEY = "_user_id"  # where Flask-Login keeps the id (here: the AuthSession id)
+BEARER = "bearer"
+COOKIE = "session"
+CSRF_MESSAGE = "The form is out of date or its security token is missing; reload the page"
+
+
+class BrowserUser(UserMixin):  # type: ignore[misc]
+    """Flask-Login's view of a browser session; its id is the session's, not the user's."""
+
+    def __init__(self, principal: Principal) -> None:
+        self.principal = principal
+
+    def get_id(self) -> str:
+        """The AuthSession id stored in the cookie."""
+        return self.principal.session_id
+
+
+@login_manager.user_loader  # type: ignore[untyped-decorator]
+def load_browser_session(session_id: str) -> BrowserUser | None:
+    """Flask-Login's loader: the live session named by the cookie, or None (anonymous)."""
+    principal = auth_service.authenticate_browser_session(session_id)
+    return None if principal is None else BrowserUser(principal)
 
 
 def bearer_token() -> str | None:
@@ -22,15 +53,33 @@ def bearer_token() -> str | None:
     return token.strip()
 
 
+def session_principal() -> Principal | None:
+    """The principal of the session cookie; a cookie naming an ended session is cleared."""
+    if current_user.is_authenticated:
+        principal: Principal = current_user.principal
+        return principal
+    if SESSION_KEY in session:
+        logout_user()
+    return None
+
+
 def authenticate_request() -> Principal:
-    """Resolve the caller or raise 401; the result is kept on `g` for the request."""
+    """Resolve the caller or raise 401; the result is kept on `g` for the request.
+
+    An `Authorization` header decides alone (a bad token is 401 even with a good cookie).
+    """
     principal: Principal | None = g.get("principal")
     if principal is not None:
         return principal
     token = bearer_token()
-    if token is None:
-        raise AuthenticationRequired()
-    principal = auth_service.authenticate_access_token(token)
+    if token is not None:
+        principal = auth_service.authenticate_access_token(token)
+        g.auth_method = BEARER
+    else:
+        principal = session_principal()
+        if principal is None:
+            raise AuthenticationRequired()
+        g.auth_method = COOKIE
     g.principal = principal
     g.user_id = principal.user.id
     return principal
@@ -40,3 +89,71 @@ def current_principal() -> Principal:
     """The authenticated caller of this request (after `authenticate_request`)."""
     principal: Principal = g.principal
     return principal
+
+
+def authenticated_by_cookie() -> bool:
+    """True when this request's caller was identified by the session cookie."""
+    return bool(g.get("auth_method") == COOKIE)
+
+
+def signed_in_session_id() -> str | None:
+    """The session id the cookie names (checked or not), for a sign-in that replaces it."""
+    if bearer_token() is not None:
+        return None
+    value = session.get(SESSION_KEY)
+    return value if isinstance(value, str) else None
+
+
+def start_browser_session(principal: Principal, *, fresh_cookie: bool = True) -> None:
+    """Put `principal`'s session in the cookie; `fresh_cookie` drops everything the old one held
+    (the CSRF token included), so nothing planted before sign-in survives it."""
+    if fresh_cookie:
+        session.clear()
+    session.permanent = True  # lifetime: PERMANENT_SESSION_LIFETIME (SESSION_LIFETIME_MINUTES)
+    login_user(BrowserUser(principal))
+    g.principal = principal
+    g.auth_method = COOKIE
+
+
+def end_browser_session() -> None:
+    """Forget the browser session in the cookie (the service has already revoked it)."""
+    logout_user()
+    session.clear()
+
+
+def current_account() -> User | None:
+    """The signed-in user of the session cookie, for page layouts (None when anonymous)."""
+    principal: Principal | None = g.get("principal") or session_principal()
+    return None if principal is None else principal.user
+
+
+def bearer_request() -> bool:
+    """True when the request names a Bearer token, which a cross-site page cannot send."""
+    scheme = request.headers.get("Authorization", "").strip().partition(" ")[0]
+    return scheme.lower() == BEARER
+
+
+def csrf_required() -> bool:
+    """The contract's rule: every state-changing browser request carries the CSRF token.
+
+    Exempt: the token API (`/api/…`), Bearer requests, and JSON sent without a signed-in cookie
+    (no browser sends cross-site JSON without CORS approval, which this app never gives).
+    Forms always need it, sign-in and registration included (login CSRF).
+    """
+    if request.method not in current_app.config["WTF_CSRF_METHODS"]:
+        return False
+    if request.endpoint is None or request.path.startswith("/api/") or bearer_request():
+        return False
+    if not request.is_json:
+        return True
+    return SESSION_KEY in session
+
+
+def enforce_csrf() -> None:
+    """Before each request: refuse a missing or wrong CSRF token with 403 FORBIDDEN."""
+    if not current_app.config["WTF_CSRF_ENABLED"] or not csrf_required():
+        return
+    try:
+        csrf.protect()
+    except CSRFError as exc:
+        raise Forbidden(CSRF_MESSAGE) from exc

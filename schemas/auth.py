@@ -61,3 +61,9 @@ class TokenPair(ResponseModel):
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - the scheme name
     expires_in: int
     user: UserRead
+
+
+class ProfileUpdate(RequestModel):
+    """What the profile page changes."""
+
+    name: Name

@@ -21,6 +21,7 @@ from services.password_service import MAX_LENGTH, MIN_LENGTH
 T = TypeVar("T")
 
 EMAIL_MAX_LENGTH = 320
+NAME_MAX_LENGTH = 100
 
 
 class RequestModel(BaseModel):
@@ -58,7 +59,10 @@ def normalize_email(value: str) -> str:
 
 
 def _strip_name(value: str) -> str:
-    return value.strip()
+    stripped = value.strip()
+    if not 1 <= len(stripped) <= NAME_MAX_LENGTH:
+        raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
+    return stripped
 
 
 Email = Annotated[
@@ -68,10 +72,18 @@ Email = Annotated[
 ]
 # Documents for clients what `RequestModel` enforces: no NUL character in any string.
 NO_NUL = r"^[^\x00]*$"
-# 1 to 100 characters with at least one that is not white space; stored trimmed.
+# 1 to 100 characters with at least one that is not white space; stored trimmed. The schema
+# documents the rule; `_strip_name` enforces it with a message people can read.
 Name = Annotated[
     str,
-    Field(min_length=1, max_length=100, pattern=r"^[^\x00]*\S[^\x00]*$"),
+    Field(
+        max_length=1024,
+        json_schema_extra={
+            "minLength": 1,
+            "maxLength": NAME_MAX_LENGTH,
+            "pattern": r"^[^\x00]*\S[^\x00]*$",
+        },
+    ),
     AfterValidator(_strip_name),
 ]
 # A password being checked (login, current password): any length the old service allowed; the

@@ -63,9 +63,51 @@ def authenticate_access_token(token: str) -> Principal:
     return Principal(user=user, session_id=claims.session_id, token_id=claims.token_id)
 
 
+BROWSER = "browser"
+
+
+def authenticate_browser_session(session_id: str) -> Principal | None:
+    """The principal of a live browser session, or None when it ended or its user is gone/disabled.
+
+    Every cookie-authenticated request asks the database, so logout and password changes end the
+    session at once in every worker, whatever the replayed cookie says.
+    """
+    user = db.session.scalars(
+        select(User)
+        .join(AuthSession, AuthSession.user_id == User.id)
+        .where(
+            AuthSession.id == session_id,
+            AuthSession.kind == BROWSER,
+            AuthSession.revoked_at.is_(None),
+            User.deleted_at.is_(None),
+            User.is_active.is_(True),
+        )
+    ).first()
+    return None if user is None else Principal(user=user, session_id=session_id)
+
+
 @transactional
 def login(*, email: str, password: str, kind: str = "api") -> IssuedTokens:
     """Check the password and open a sign-in session. Unknown emails cost one hash too."""
+    user = _check_credentials(email=email, password=password)
+    session = session_service.open_session(user, kind=kind)
+    db.session.flush()
+    return session_service.issue_tokens(user, session.id)
+
+
+@transactional
+def login_browser(
+    *, email: str, password: str, replaces_session_id: str | None = None
+) -> Principal:
+    """Check the password and open a browser session (no tokens); the one it replaces ends."""
+    user = _check_credentials(email=email, password=password)
+    if replaces_session_id:
+        session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
+    session = session_service.open_session(user, kind=BROWSER)
+    return Principal(user=user, session_id=session.id)
+
+
+def _check_credentials(*, email: str, password: str) -> User:
     user = user_service.get_by_email(email)
     if user is None:
         password_service.dummy_verify()
@@ -77,9 +119,7 @@ def login(*, email: str, password: str, kind: str = "api") -> IssuedTokens:
     if user.password_hash and password_service.needs_rehash(user.password_hash):
         user.password_hash = password_service.hash_password(password)
     user.last_login_at = utcnow()
-    session = session_service.open_session(user, kind=kind)
-    db.session.flush()
-    return session_service.issue_tokens(user, session.id)
+    return user
 
 
 def refresh(*, refresh_token: str) -> IssuedTokens:
@@ -114,8 +154,14 @@ def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
 
 
 @transactional
-def change_password(*, principal: Principal, current_password: str, new_password: str) -> None:
-    """Change one's own password; every other session of the user ends."""
+def change_password(
+    *, principal: Principal, current_password: str, new_password: str, rotate_session: bool = False
+) -> Principal:
+    """Change one's own password; every other session of the user ends.
+
+    With `rotate_session` (browsers), the caller's session ends too and a fresh one replaces it,
+    so a copy of the old cookie is refused from now on; the answer names the session to use.
+    """
     user = principal.user
     if not password_service.verify_password(user.password_hash, current_password):
         raise ValidationError.single("current_password", "Current password is incorrect")
@@ -125,21 +171,37 @@ def change_password(*, principal: Principal, current_password: str, new_password
     session_service.revoke_user_sessions(
         user.id,
         reason=session_service.REVOKED_PASSWORD_CHANGE,
-        keep_session_id=principal.session_id,
+        keep_session_id=None if rotate_session else principal.session_id,
     )
+    if not rotate_session:
+        return principal
+    session = session_service.open_session(user, kind=BROWSER)
+    return Principal(user=user, session_id=session.id)
 
 
 def register(*, email: str, password: str, name: str) -> User:
     """Create an account with the `user` role and mail a verification link."""
+    user, _ = _register(email=email, password=password, name=name, sign_in=False)
+    return user
+
+
+def register_browser(*, email: str, password: str, name: str) -> Principal:
+    """Create an account, mail a verification link and sign the new user in (browser session)."""
+    user, session_id = _register(email=email, password=password, name=name, sign_in=True)
+    return Principal(user=user, session_id=session_id or "")
+
+
+def _register(*, email: str, password: str, name: str, sign_in: bool) -> tuple[User, str | None]:
     with unit_of_work(user_service.EMAIL_TAKEN):
         user = user_service.add_user(email=email, password=password, name=name)
         token = _issue_verification_token(user)
+        session_id = session_service.open_session(user, kind=BROWSER).id if sign_in else None
     try:
         _deliver_verification(user, token)
     except EmailDeliveryError:
         # The account exists either way; the user can ask for a new link once mail works.
         logger.warning("verification email for new user %s could not be sent", user.id)
-    return user
+    return user, session_id
 
 
 def request_password_reset(*, email: str) -> None:

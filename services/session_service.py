@@ -15,6 +15,7 @@ REVOKED_PASSWORD_CHANGE = "password_change"  # noqa: S105 - a reason, not a secr
 REVOKED_PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
 REVOKED_REUSE = "refresh_token_reuse"
 REVOKED_ACCOUNT = "account_change"
+REVOKED_REPLACED = "replaced"  # a new sign-in in the same browser
 
 
 @dataclass(frozen=True)

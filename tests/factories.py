@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from flask import Flask
@@ -69,3 +70,27 @@ def signed_in_user(app: Flask, client: FlaskClient, **fields: object) -> SignedI
     """Create a user and sign them in."""
     user = create_user(app, **fields)  # type: ignore[arg-type]
     return login(client, user.email)
+
+
+HTML = {"Accept": "text/html"}
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: FlaskClient, path: str = "/auth/login") -> str:
+    """The CSRF token of the form on `path` (the client's session keeps its secret)."""
+    response = client.get(path, headers=HTML)
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+def post_form(client: FlaskClient, path: str, data: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
+    """Post a form as a browser does: with the page's CSRF token, accepting HTML."""
+    token = csrf_token(client, kwargs.pop("token_page", "/auth/login"))  # type: ignore[arg-type]
+    return client.post(path, data={**data, "csrf_token": token}, headers=HTML, **kwargs)
+
+
+def browser_login(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    """Sign in through the login form; the client keeps the session cookie."""
+    response = post_form(client, "/auth/login", {"email": email, "password": password})
+    assert response.status_code == 303, response.get_data(as_text=True)

@@ -78,7 +78,8 @@ def test_unknown_page_renders_the_html_error_page(client):
     response = client.get("/nope", headers={"Accept": "text/html"})
     assert response.status_code == 404
     assert response.mimetype == "text/html"
-    assert b"<h1>404</h1>" in response.data
+    assert b'<p class="error-status">404</p>' in response.data
+    assert b"<h1>Page not found</h1>" in response.data
 
 
 def test_unknown_page_answers_json_to_json_clients(client):
@@ -137,7 +138,7 @@ def test_unhandled_exception_is_500_without_internals(probe, caplog):
 def test_unhandled_exception_on_a_page_renders_the_500_page(probe):
     response = probe.get("/_probe/crash", headers={"Accept": "text/html"})
     assert response.status_code == 500
-    assert b"<h1>500</h1>" in response.data
+    assert b'<p class="error-status">500</p>' in response.data
     assert b"boom" not in response.data
 
 

@@ -1,0 +1,82 @@
+"""Transport and browser hardening for every response: HTTPS redirect and HSTS (`FORCE_HTTPS`),
+Content-Security-Policy, nosniff, framing and referrer rules, trusted proxy headers, and the
+CSRF check (its rule lives in blueprints/security.py). Why a hook, not Flask-Talisman:
+docs/decisions/0020-security-headers-hook.md.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, redirect, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response as BaseResponse
+
+from blueprints.security import enforce_csrf
+
+# No inline script or style anywhere (the /docs page loads Swagger UI from files too); images may
+# be data: URIs (Swagger UI's icons). Forms post only here; no site may frame these pages.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+STATIC_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+# Load balancers probe health over plain HTTP; redirecting them would mark the app down.
+HTTPS_EXEMPT_PREFIX = "/health"
+PROXY_SETTINGS = {
+    "x_for": "PROXY_FIX_X_FOR",
+    "x_proto": "PROXY_FIX_X_PROTO",
+    "x_host": "PROXY_FIX_X_HOST",
+    "x_port": "PROXY_FIX_X_PORT",
+    "x_prefix": "PROXY_FIX_X_PREFIX",
+}
+
+
+def register_security(app: Flask) -> None:
+    """Trust the configured proxies, then redirect to HTTPS, check CSRF and add the headers."""
+    hops = {argument: app.config[name] for argument, name in PROXY_SETTINGS.items()}
+    if any(hops.values()):
+        app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
+    app.before_request(redirect_to_https)
+    app.before_request(enforce_csrf)
+    app.after_request(add_security_headers)
+
+
+def redirect_to_https() -> BaseResponse | None:
+    """With `FORCE_HTTPS`, send plain-HTTP requests to the same URL over HTTPS."""
+    if not current_app.config["FORCE_HTTPS"] or request.is_secure:
+        return None
+    if request.path.startswith(HTTPS_EXEMPT_PREFIX):
+        return None
+    secure_url = "https://" + request.url.split("://", 1)[1]
+    # 308 keeps the method and body of a POST; GET and HEAD get the classic permanent redirect.
+    return redirect(secure_url, 301 if request.method in ("GET", "HEAD") else 308)
+
+
+def add_security_headers(response: Response) -> Response:
+    """The same hardening headers on every answer (a view may set a stricter one itself)."""
+    for name, value in STATIC_HEADERS.items():
+        response.headers.setdefault(name, value)
+    config = current_app.config
+    if config["FORCE_HTTPS"] and request.is_secure:
+        response.headers["Strict-Transport-Security"] = (
+            f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+        )
+    if request.path.startswith("/auth/"):
+        # Account pages must not come back from the cache (the back button after sign-out).
+        response.headers["Cache-Control"] = "no-store"
+    return response
