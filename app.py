@@ -18,6 +18,7 @@ from errors import register_errorhandlers
 from extensions import db, limiter, migrate
 from json_provider import AppRequest, StrictJSONProvider
 from observability import configure_logging, register_request_hooks
+from services import cache_service
 
 __all__ = ["app", "application", "create_app", "db"]
 
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory="migrations")
     limiter.init_app(app)
+    cache_service.init_app(app)
 
 
 def register_shellcontext(app: Flask) -> None:

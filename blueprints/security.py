@@ -32,7 +32,7 @@ def authenticate_request() -> Principal:
         raise AuthenticationRequired()
     principal = auth_service.authenticate_access_token(token)
     g.principal = principal
-    g.user_id = principal.user.id
+    g.user_id = principal.id
     return principal
 
 
