@@ -37,7 +37,7 @@ bench: $(VENV)/.perf-installed
 	$(BIN)/python tests/performance/bench.py
 
 bench-micro: $(VENV)/.dev-installed
-	$(BIN)/python -m pytest -m performance tests/performance -p no:xdist --benchmark-only -q
+	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q
 
 $(VENV)/.perf-installed: requirements-perf.txt $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-perf.txt && touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed

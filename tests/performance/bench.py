@@ -91,7 +91,8 @@ def drive(
     servers.wrk(url, "health.lua", 16, 1, env)  # warm-up: connections, pools, caches
     for endpoint, script in scripts.items():
         for connections in conns:
-            result = servers.wrk(url, script, connections, SECONDS, env)
+            seconds = max(SECONDS, 10) if script == "login.lua" else SECONDS
+            result = servers.wrk(url, script, connections, seconds, env)
             result.rss_mib = servers.worker_rss_mib(pid)
             results[(label, endpoint, connections)] = result
             print(
