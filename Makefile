@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lint-deploy format migrate clean
+.PHONY: run test lint lint-deploy format migrate clean bench bench-micro
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -34,3 +34,13 @@ $(VENV)/.runtime-installed: requirements.txt $(VENV)/bin/python
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-dev.txt && touch $@ $(VENV)/.runtime-installed
+
+# Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`.
+bench: $(VENV)/.perf-installed
+	$(BIN)/python tests/performance/bench.py
+
+bench-micro: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q
+
+$(VENV)/.perf-installed: requirements-perf.txt $(VENV)/bin/python
+	$(BIN)/pip install -q -r requirements-perf.txt && touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed

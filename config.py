@@ -190,6 +190,8 @@ class Config:
         self.REDIS_URL = env.optional("REDIS_URL")
         self.CACHE_TYPE = env.text("CACHE_TYPE", "redis" if self.REDIS_URL else "simple")
         self.CACHE_DEFAULT_TIMEOUT = env.integer("CACHE_DEFAULT_TIMEOUT", 300)
+        # Keys of services/cache_service.py: give each app sharing a Redis database its own.
+        self.CACHE_KEY_PREFIX = env.text("CACHE_KEY_PREFIX", f"{self.APP_NAME}:")
 
         self.AWS_REGION = env.optional("AWS_REGION")
         self.AWS_S3_BUCKET = env.optional("AWS_S3_BUCKET")

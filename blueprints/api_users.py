@@ -19,7 +19,7 @@ COMMON_ERRORS = (401, 403, 404)
 @endpoint(query=UserListQuery, response=UserPage, auth=True, errors=(401, 403), tags=TAGS)
 def list_users(query: UserListQuery) -> object:
     """List users (administrators): pagination, sorting, search and filters."""
-    page = user_service.list_users(actor=current_principal().user, query=query)
+    page = user_service.list_users(actor=current_principal(), query=query)
     return {"items": page.items, "pagination": page.pagination}
 
 
@@ -29,14 +29,14 @@ def list_users(query: UserListQuery) -> object:
 )
 def create_user(body: UserCreate) -> object:
     """Create a user (administrators)."""
-    return user_service.create(actor=current_principal().user, data=body)
+    return user_service.create(actor=current_principal(), data=body)
 
 
 @bp.get("/users/<int:user_id>")
 @endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, tags=TAGS)
 def get_user(user_id: int) -> object:
     """Get a user: yourself, or anyone for administrators."""
-    return user_service.get_for_actor(actor=current_principal().user, user_id=user_id)
+    return user_service.get_for_actor(actor=current_principal(), user_id=user_id)
 
 
 @bp.route("/users/<int:user_id>", methods=["PUT", "PATCH"])
@@ -46,7 +46,7 @@ def update_user(user_id: int, body: UserUpdate) -> object:
     Administrators: also role and is_active. PUT and PATCH both change only the fields sent."""
     principal = current_principal()
     return user_service.update(
-        actor=principal.user, user_id=user_id, changes=body, session_id=principal.session_id
+        actor=principal, user_id=user_id, changes=body, session_id=principal.session_id
     )
 
 
@@ -54,5 +54,5 @@ def update_user(user_id: int, body: UserUpdate) -> object:
 @endpoint(auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
 def delete_user(user_id: int) -> ResponseReturnValue:
     """Delete a user (administrators). The row is kept; the user's tokens stop working."""
-    user_service.delete(actor=current_principal().user, user_id=user_id)
+    user_service.delete(actor=current_principal(), user_id=user_id)
     return success(None, "User deleted")

@@ -81,7 +81,7 @@ def authenticate_request() -> Principal:
             raise AuthenticationRequired()
         g.auth_method = COOKIE
     g.principal = principal
-    g.user_id = principal.user.id
+    g.user_id = principal.id
     return principal
 
 

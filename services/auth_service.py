@@ -16,16 +16,17 @@ from errors import (
     InvalidToken,
     ValidationError,
 )
-from models import AuthSession, TokenPurpose, User, db, utcnow
+from models import AuthSession, Role, TokenPurpose, User, db, utcnow
 from services import (
     action_token_service,
+    cache_service,
     email_service,
     password_service,
     session_service,
     token_service,
     user_service,
 )
-from services.base_service import transactional, unit_of_work
+from services.base_service import read_only, transactional, unit_of_work
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -33,34 +34,64 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the user and the sign-in session the token belongs to."""
+    """An authenticated caller: who, with which role, through which sign-in session.
 
-    user: User
+    It carries what authorization needs; services that change the caller's own row load it
+    through `user`, so read-only routes never pay for it.
+    """
+
+    id: int
+    role: str
     session_id: str
     token_id: str | None = None
 
+    @classmethod
+    def of(cls, user: User, session_id: str) -> Principal:
+        """The principal of `user` signed in through session `session_id`."""
+        return cls(id=user.id, role=user.role, session_id=session_id)
+
+    @property
+    def is_admin(self) -> bool:
+        """True for administrators."""
+        return self.role == Role.ADMIN.value
+
+    @property
+    def user(self) -> User:
+        """The caller's row in this request's session (loaded once, then from the identity map)."""
+        user = db.session.get(User, self.id)
+        if user is None:
+            raise InvalidToken()
+        return user
+
 
 def authenticate_access_token(token: str) -> Principal:
-    """Verify an access token and load its user in one query, or raise INVALID_TOKEN.
+    """Verify an access token and its caller, or raise INVALID_TOKEN.
 
     The token must be well signed and unexpired, its session not revoked, and its user live and
-    active; the database is the source of truth, so revocation holds in every worker.
+    active. The answer comes from the shared cache when it vouches for both (see
+    `cache_service`: revocations tombstone it before they commit), else from one query.
     """
     claims = token_service.decode_access_token(token)
-    user = db.session.scalars(
-        select(User)
-        .join(AuthSession, AuthSession.user_id == User.id)
-        .where(
-            AuthSession.id == claims.session_id,
-            AuthSession.revoked_at.is_(None),
-            User.id == claims.user_id,
-            User.deleted_at.is_(None),
-            User.is_active.is_(True),
-        )
-    ).first()
-    if user is None:
-        raise InvalidToken()
-    return Principal(user=user, session_id=claims.session_id, token_id=claims.token_id)
+    role = cache_service.cached_role(claims.session_id, claims.user_id)
+    if role is None:
+        with read_only() as connection:
+            role = connection.scalar(
+                select(User.role)
+                .join(AuthSession, AuthSession.user_id == User.id)
+                .where(
+                    AuthSession.id == claims.session_id,
+                    AuthSession.revoked_at.is_(None),
+                    User.id == claims.user_id,
+                    User.deleted_at.is_(None),
+                    User.is_active.is_(True),
+                )
+            )
+        if role is None:
+            raise InvalidToken()
+        cache_service.remember_caller(claims.session_id, claims.user_id, role)
+    return Principal(
+        id=claims.user_id, role=role, session_id=claims.session_id, token_id=claims.token_id
+    )
 
 
 BROWSER = "browser"
@@ -83,7 +114,7 @@ def authenticate_browser_session(session_id: str) -> Principal | None:
             User.is_active.is_(True),
         )
     ).first()
-    return None if user is None else Principal(user=user, session_id=session_id)
+    return None if user is None else Principal.of(user, session_id)
 
 
 @transactional
@@ -104,7 +135,7 @@ def login_browser(
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
     session = session_service.open_session(user, kind=BROWSER)
-    return Principal(user=user, session_id=session.id)
+    return Principal.of(user, session.id)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
@@ -149,7 +180,7 @@ def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
     if refresh_token:
         stored = session_service.find_refresh_token(refresh_token)
         session = db.session.get(AuthSession, stored.session_id) if stored else None
-        if session is not None and session.user_id == principal.user.id:
+        if session is not None and session.user_id == principal.id:
             session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
 
 
@@ -176,7 +207,7 @@ def change_password(
     if not rotate_session:
         return principal
     session = session_service.open_session(user, kind=BROWSER)
-    return Principal(user=user, session_id=session.id)
+    return Principal.of(user, session.id)
 
 
 def register(*, email: str, password: str, name: str) -> User:
@@ -188,7 +219,7 @@ def register(*, email: str, password: str, name: str) -> User:
 def register_browser(*, email: str, password: str, name: str) -> Principal:
     """Create an account, mail a verification link and sign the new user in (browser session)."""
     user, session_id = _register(email=email, password=password, name=name, sign_in=True)
-    return Principal(user=user, session_id=session_id or "")
+    return Principal.of(user, session_id or "")
 
 
 def _register(*, email: str, password: str, name: str, sign_in: bool) -> tuple[User, str | None]:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import ParamSpec, TypeVar
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +19,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 logger = logging.getLogger(__name__)
+_autocommit_engines: dict[Engine, Engine] = {}
 
 
 @contextmanager
@@ -59,3 +61,20 @@ def transactional(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+@contextmanager
+def read_only() -> Iterator[Connection]:
+    """A pooled connection in autocommit, for single-statement reads.
+
+    Each statement is its own transaction, so a read costs one round trip instead of three
+    (BEGIN, SELECT, ROLLBACK). Never write through it; reads needing one snapshot use a
+    unit of work.
+    """
+    engine = db.engine
+    autocommit = _autocommit_engines.get(engine)
+    if autocommit is None:
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        _autocommit_engines[engine] = autocommit
+    with autocommit.connect() as connection:
+        yield connection

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from typing import Protocol
 
 from errors import Conflict, Forbidden
 from models import User
@@ -10,27 +11,37 @@ from models import User
 ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
 
 
-def ensure_admin(actor: User) -> None:
+class Actor(Protocol):
+    """Whoever acts: a signed-in caller (`auth_service.Principal`) or a `User` row."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+def ensure_admin(actor: Actor) -> None:
     """Only administrators pass."""
     if not actor.is_admin:
         raise Forbidden("Administrator rights are required")
 
 
-def ensure_self_or_admin(actor: User, user_id: int) -> None:
+def ensure_self_or_admin(actor: Actor, user_id: int) -> None:
     """A user may act on their own record; administrators on any. Checked before any lookup,
     so a non-admin learns nothing about other ids."""
     if not actor.is_admin and actor.id != user_id:
         raise Forbidden()
 
 
-def ensure_can_update(actor: User, user_id: int, fields: Collection[str]) -> None:
+def ensure_can_update(actor: Actor, user_id: int, fields: Collection[str]) -> None:
     """Non-administrators change only their own name, email and password."""
     ensure_self_or_admin(actor, user_id)
     if not actor.is_admin and (sent := ADMIN_ONLY_FIELDS.intersection(fields)):
         raise Forbidden(f"Only administrators may change {', '.join(sorted(sent))}")
 
 
-def needs_current_password(actor: User, target: User) -> bool:
+def needs_current_password(actor: Actor, target: User) -> bool:
     """Changing one's own email or password needs the current password; an admin resetting
     someone else's does not."""
     return actor.id == target.id

@@ -8,7 +8,7 @@ from flask import request
 from sqlalchemy import select, update
 
 from models import AuthSession, RefreshToken, User, db, utcnow
-from services import token_service
+from services import cache_service, token_service
 
 REVOKED_LOGOUT = "logout"
 REVOKED_PASSWORD_CHANGE = "password_change"  # noqa: S105 - a reason, not a secret
@@ -83,6 +83,7 @@ def claim_refresh_token(token: RefreshToken) -> bool:
 
 def revoke_session(session_id: str, *, reason: str) -> None:
     """End one sign-in session: its access and refresh tokens stop working."""
+    cache_service.forget_sessions([session_id])
     db.session.execute(
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
@@ -98,8 +99,10 @@ def revoke_user_sessions(user_id: int, *, reason: str, keep_session_id: str | No
     )
     if keep_session_id is not None:
         statement = statement.where(AuthSession.id != keep_session_id)
-    db.session.execute(
-        statement.values(revoked_at=utcnow(), revoked_reason=reason).execution_options(
-            synchronize_session=False
-        )
-    )
+    revoked = db.session.scalars(
+        statement.values(revoked_at=utcnow(), revoked_reason=reason)
+        .returning(AuthSession.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    # Before the commit: a reader that still sees the old rows cannot re-vouch for them.
+    cache_service.forget_sessions(list(revoked))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, UnaryExpression, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, UnaryExpression, and_, func, or_, select
 
 from errors import Conflict, NotFound, ValidationError
 from models import Role, User, db
 from schemas.user import UserCreate, UserListQuery, UserUpdate
-from services import password_service, policy, session_service
-from services.base_service import transactional
+from services import cache_service, password_service, policy, session_service
+from services.base_service import read_only, transactional
+from services.policy import Actor
 
 EMAIL_TAKEN = "Email already registered"
 SORT_COLUMNS = {
@@ -22,13 +24,26 @@ SORT_COLUMNS = {
     "created_at": User.created_at,
     "last_login_at": User.last_login_at,
 }
+UserRow = Row[int, str, str, str, bool, bool, datetime, datetime, datetime | None]
+# What `UserRead` shows: reads select these columns only, as plain rows (no ORM objects).
+READ_COLUMNS = (
+    User.id,
+    User.email,
+    User.name,
+    User.role,
+    User.is_active,
+    User.email_verified,
+    User.created_at,
+    User.updated_at,
+    User.last_login_at,
+)
 
 
 @dataclass(frozen=True)
 class UserPage:
     """One page of users and the numbers to page through the rest."""
 
-    items: list[User]
+    items: list[UserRow]
     page: int
     per_page: int
     total: int
@@ -72,13 +87,19 @@ def get_by_email(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email, live_users())).first()
 
 
-def get_for_actor(*, actor: User, user_id: int) -> User:
-    """A user as `actor` may see it: themself, or anyone for administrators."""
+def get_for_actor(*, actor: Actor, user_id: int) -> UserRow:
+    """A user as `actor` may see it (themself, or anyone for administrators), in one read."""
     policy.ensure_self_or_admin(actor, user_id)
-    return get(user_id)
+    with read_only() as connection:
+        row = connection.execute(
+            select(*READ_COLUMNS).where(User.id == user_id, live_users())
+        ).first()
+    if row is None:
+        raise NotFound("User not found")
+    return row
 
 
-def list_users(*, actor: User, query: UserListQuery) -> UserPage:
+def list_users(*, actor: Actor, query: UserListQuery) -> UserPage:
     """A page of live users, filtered, searched and sorted (ties broken by id)."""
     policy.ensure_admin(actor)
     conditions = [live_users()]
@@ -101,16 +122,23 @@ def list_users(*, actor: User, query: UserListQuery) -> UserPage:
     if column is not User.id:
         order.append(User.id.desc() if descending else User.id.asc())
 
-    total = db.session.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
-    items = list(
-        db.session.scalars(
-            select(User)
-            .where(*conditions)
-            .order_by(*order)
-            .limit(query.per_page)
-            .offset((query.page - 1) * query.per_page)
+    signature = f"{query.q}|{query.role}|{query.is_active}"
+    with read_only() as connection:
+        total = cache_service.user_count(
+            signature,
+            lambda: (
+                connection.scalar(select(func.count()).select_from(User).where(*conditions)) or 0
+            ),
         )
-    )
+        items = list(
+            connection.execute(
+                select(*READ_COLUMNS)
+                .where(*conditions)
+                .order_by(*order)
+                .limit(query.per_page)
+                .offset((query.page - 1) * query.per_page)
+            )
+        )
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
@@ -130,7 +158,7 @@ def add_user(*, email: str, password: str, name: str, role: str = Role.USER.valu
     return user
 
 
-def create(*, actor: User, data: UserCreate) -> User:
+def create(*, actor: Actor, data: UserCreate) -> User:
     """An administrator creates a user."""
     policy.ensure_admin(actor)
     return _create(data)
@@ -160,7 +188,7 @@ def lock_for_admin_check(user_id: int) -> tuple[User, int]:
     return target, admins
 
 
-def update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+def update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
     """Change a user's fields as `actor` may (see `policy`)."""
     sent = changes.model_fields_set - {"current_password"}
     policy.ensure_can_update(actor, user_id, sent)
@@ -168,7 +196,7 @@ def update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | 
 
 
 @transactional
-def _update(*, actor: User, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+def _update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
     loses_admin = (changes.role is not None and changes.role != Role.ADMIN.value) or (
         changes.is_active is False
     )
@@ -213,14 +241,14 @@ def _check_current_password(user: User, current_password: str | None) -> None:
         raise ValidationError.single("current_password", "Current password is incorrect")
 
 
-def delete(*, actor: User, user_id: int) -> None:
+def delete(*, actor: Actor, user_id: int) -> None:
     """An administrator soft-deletes a user; the row stays, its sessions end."""
     policy.ensure_admin(actor)
     _delete(actor=actor, user_id=user_id)
 
 
 @transactional
-def _delete(*, actor: User, user_id: int) -> None:
+def _delete(*, actor: Actor, user_id: int) -> None:
     target, admins = lock_for_admin_check(user_id)
     policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
     target.mark_deleted(by_user_id=actor.id)

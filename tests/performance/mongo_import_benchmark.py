@@ -85,7 +85,7 @@ def main() -> None:
     figures = measure(args.users, args.batch_size)
     database = "PostgreSQL" if figures.pop("database") else "SQLite"
     for label, seconds in figures.items():
-        print(f"{database}, {args.users} users: {label}: {seconds:.1f} s")  # noqa: T201
+        print(f"{database}, {args.users} users: {label}: {seconds:.1f} s")
 
 
 if __name__ == "__main__":

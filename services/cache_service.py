@@ -1,0 +1,188 @@
+"""Shared caches in Redis that stay correct across workers and replicas.
+
+Two things are cached, both only when `REDIS_URL` is set (without it every answer comes from the
+database, which is correct everywhere):
+
+* Who may call (`auth:s:<session>` = "1" when the sign-in session is live, `auth:u:<user>` = the
+  role of a live, active user). Writers overwrite a key with a tombstone ("-") *before* their
+  transaction commits; readers fill only absent keys (SET NX). A reader that loaded the old state
+  can therefore never overwrite a tombstone, and a revocation holds at once for every worker. The
+  one bounded gap: a reader that read the database before the commit and writes more than
+  `TOMBSTONE_SECONDS` later. A failed tombstone write fails the change (it rolls back).
+* Counts of users per filter, under a generation bumped after every commit that adds, deletes or
+  changes a user in a counted way; a count is only ever stored under the generation it was read
+  in, so no reader sees a count from before a write that already answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import redis
+from flask import current_app, has_app_context
+from sqlalchemy import event, inspect
+from sqlalchemy.orm import Session
+
+from models import User
+
+logger = logging.getLogger(__name__)
+
+TOMBSTONE = "-"
+TOMBSTONE_SECONDS = 120
+COUNT_SECONDS = 300
+# Changing these user columns changes who may call (auth) or what a filtered count counts.
+AUTH_COLUMNS = ("role", "is_active", "deleted_at")
+COUNTED_COLUMNS = ("role", "is_active", "deleted_at", "email", "name")
+EXTENSION = "cache_service"
+# One round trip: the current generation and the count stored under it.
+COUNT_SCRIPT = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
+"""
+
+
+class Cache:
+    """The Redis client and key prefix of one application."""
+
+    def __init__(self, url: str, prefix: str, entry_seconds: int) -> None:
+        self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
+        self.prefix = prefix
+        self.entry_seconds = entry_seconds
+        self.count_script = self.client.register_script(COUNT_SCRIPT)
+
+    def key(self, *parts: object) -> str:
+        return self.prefix + ":".join(str(part) for part in parts)
+
+
+def init_app(app: Any) -> None:
+    """Bind the cache to `app` when Redis is configured; hook the ORM writes once."""
+    url = app.config.get("REDIS_URL")
+    if url:
+        prefix = app.config["CACHE_KEY_PREFIX"]
+        app.extensions[EXTENSION] = Cache(url, prefix, app.config["JWT_ACCESS_TOKEN_EXPIRES"])
+    if not event.contains(Session, "before_flush", _before_flush):
+        event.listen(Session, "before_flush", _before_flush)
+        event.listen(Session, "after_commit", _after_commit)
+        event.listen(Session, "after_soft_rollback", _after_rollback)
+
+
+def current() -> Cache | None:
+    """This application's cache, or None when caching is off."""
+    if not has_app_context():
+        return None
+    cache: Cache | None = current_app.extensions.get(EXTENSION)
+    return cache
+
+
+def cached_role(session_id: str, user_id: int) -> str | None:
+    """The caller's role when both the session and the user are known good; else None."""
+    cache = current()
+    if cache is None:
+        return None
+    try:
+        session_state, role = cache.client.mget(
+            cache.key("auth:s", session_id), cache.key("auth:u", user_id)
+        )
+    except redis.RedisError:
+        logger.warning("auth cache unreachable; answering from the database")
+        return None
+    if session_state != b"1" or role in (None, TOMBSTONE.encode()):
+        return None
+    return role.decode() if isinstance(role, bytes) else str(role)
+
+
+def remember_caller(session_id: str, user_id: int, role: str) -> None:
+    """Record a caller the database just vouched for, never over a tombstone."""
+    cache = current()
+    if cache is None:
+        return
+    try:
+        with cache.client.pipeline(transaction=False) as pipe:
+            pipe.set(cache.key("auth:s", session_id), "1", ex=cache.entry_seconds, nx=True)
+            pipe.set(cache.key("auth:u", user_id), role, ex=cache.entry_seconds, nx=True)
+            pipe.execute()
+    except redis.RedisError:
+        logger.warning("auth cache unreachable; entry not stored")
+
+
+def forget_sessions(session_ids: list[str]) -> None:
+    """Tombstone revoked sessions (call before the revoking transaction commits)."""
+    _tombstone([("auth:s", session_id) for session_id in session_ids])
+
+
+def forget_users(user_ids: list[int]) -> None:
+    """Tombstone users whose role, activity or existence changes (before commit)."""
+    _tombstone([("auth:u", user_id) for user_id in user_ids])
+
+
+def _tombstone(keys: list[tuple[str, object]]) -> None:
+    cache = current()
+    if cache is None or not keys:
+        return
+    with cache.client.pipeline(transaction=False) as pipe:
+        for kind, name in keys:
+            pipe.set(cache.key(kind, name), TOMBSTONE, ex=TOMBSTONE_SECONDS)
+        pipe.execute()
+
+
+def user_count(signature: str, compute: Callable[[], int]) -> int:
+    """The number of users matching a filter signature: cached per generation, else computed."""
+    cache = current()
+    if cache is None:
+        return compute()
+    generation_key, counts_key = cache.key("users:gen"), cache.key("users:count:")
+    try:
+        generation, stored = cache.count_script(keys=[generation_key, counts_key], args=[signature])
+    except redis.RedisError:
+        logger.warning("count cache unreachable; counting in the database")
+        return compute()
+    if stored is not None:
+        return int(stored)
+    total = compute()
+    try:
+        name = counts_key + (
+            generation.decode() if isinstance(generation, bytes) else str(generation)
+        )
+        with cache.client.pipeline(transaction=False) as pipe:
+            pipe.hset(name, signature, total)
+            pipe.expire(name, COUNT_SECONDS)
+            pipe.execute()
+    except redis.RedisError:
+        logger.warning("count cache unreachable; count not stored")
+    return total
+
+
+def _changed(user: User, columns: tuple[str, ...]) -> bool:
+    state = inspect(user)
+    return any(state.attrs[name].history.has_changes() for name in columns)
+
+
+def _before_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """Note user writes: tombstone callers whose rights change; mark counts stale."""
+    if current() is None:
+        return
+    users = [obj for obj in session.new if isinstance(obj, User)]
+    changed = [obj for obj in session.dirty if isinstance(obj, User)]
+    if users or any(_changed(user, COUNTED_COLUMNS) for user in changed):
+        session.info["users_changed"] = True
+    forget_users([user.id for user in changed if _changed(user, AUTH_COLUMNS)])
+
+
+def _after_commit(session: Session) -> None:
+    """Start a new count generation once a user write is visible to every reader."""
+    if not session.info.pop("users_changed", False):
+        return
+    cache = current()
+    if cache is None:
+        return
+    try:
+        cache.client.incr(cache.key("users:gen"))
+    except redis.RedisError:
+        logger.error("count cache unreachable after a user write; counts may lag")
+
+
+def _after_rollback(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop("users_changed", None)

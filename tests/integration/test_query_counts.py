@@ -1,0 +1,66 @@
+"""No N+1 and no repeated queries: the statements each main route sends to the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from models import db
+from tests.factories import create_user, login, signed_in_user
+
+pytestmark = pytest.mark.integration
+
+
+@contextmanager
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL statements `app` sends inside the block."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def admin(app, client):
+    return signed_in_user(app, client, email="root@example.com", role="admin")
+
+
+def test_get_user_is_two_queries(app, client, admin):
+    with count_queries(app) as statements:
+        response = client.get(f"/api/v1/users/{admin.user_id}", headers=admin.headers)
+    assert response.status_code == 200
+    assert len(statements) == 2  # the token's session and user, then the row
+
+
+@pytest.mark.parametrize("users", [1, 30])
+def test_list_page_is_three_queries_whatever_its_size(app, client, admin, users):
+    for number in range(users):
+        create_user(app, email=f"u{number}@example.com")
+    with count_queries(app) as statements:
+        response = client.get("/api/v1/users?per_page=50", headers=admin.headers)
+    assert response.status_code == 200
+    assert len(response.json["data"]["items"]) == users + 1
+    assert len(statements) == 3  # token check, count, page
+
+
+def test_login_and_refresh_query_counts(app, client):
+    user = create_user(app, email="login@example.com")
+    with count_queries(app) as statements:
+        tokens = login(client, user.email)
+    assert len(statements) <= 5  # user, last login + session + refresh token writes
+    with count_queries(app) as statements:
+        response = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens.refresh_token})
+    assert response.status_code == 200
+    assert len(statements) <= 5  # token, session, user, claim, new token

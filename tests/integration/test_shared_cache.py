@@ -1,0 +1,164 @@
+"""The Redis caches (services/cache_service.py): a write through one process is seen at once by
+every other, for revocations, rights and user counts."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from flask import Flask
+
+from models import db
+from services import cache_service
+from tests.apps import make_app
+from tests.factories import PASSWORD, create_user, login, signed_in_user
+from tests.processes import app_server
+
+pytestmark = pytest.mark.integration
+
+REDIS_URL = "redis://127.0.0.1:6379/6"
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    """A key prefix of this test's own in Redis database 6, cleaned up afterwards."""
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        pytest.fail("Redis is required at 127.0.0.1:6379 for the shared cache tests")
+    name = f"test-cache-{uuid.uuid4().hex}:"
+    yield name
+    store = redis.Redis.from_url(REDIS_URL)
+    for key in store.scan_iter(f"{name}*"):
+        store.delete(key)
+
+
+@pytest.fixture
+def cached_app(app: Flask, database, prefix: str, monkeypatch) -> Iterator[Flask]:
+    """A second app on the same database with the Redis cache on."""
+    monkeypatch.setenv("REDIS_URL", REDIS_URL)
+    monkeypatch.setenv("CACHE_KEY_PREFIX", prefix)
+    application = make_app(database.url)
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def user_ids(base: str, headers: dict[str, str]) -> int:
+    response = httpx.get(f"{base}/api/v1/users", headers=headers)
+    assert response.status_code == 200, response.text
+    return int(response.json()["data"]["pagination"]["total"])
+
+
+@pytest.mark.slow
+def test_writes_through_one_process_hold_at_once_in_another(app, database, prefix):
+    admin = create_user(app, email="root@example.com", role="admin")
+    member = create_user(app, email="member@example.com")
+    settings = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
+    with app_server(database.url, **settings) as one, app_server(database.url, **settings) as two:
+        sign_in = {"password": PASSWORD}
+        admin_tokens = httpx.post(
+            f"{one}/api/v1/auth/login", json={"email": admin.email, **sign_in}
+        ).json()["data"]
+        member_tokens = httpx.post(
+            f"{one}/api/v1/auth/login", json={"email": member.email, **sign_in}
+        ).json()["data"]
+        admin_auth = {"Authorization": f"Bearer {admin_tokens['access_token']}"}
+        member_auth = {"Authorization": f"Bearer {member_tokens['access_token']}"}
+        member_url = f"/api/v1/users/{member.id}"
+        for base in (one, two):  # both processes have vouched for the member (cached)
+            assert httpx.get(base + member_url, headers=member_auth).status_code == 200
+        assert user_ids(two, admin_auth) == 2
+
+        created = httpx.post(
+            f"{one}/api/v1/users",
+            json={"email": "new@example.com", "password": PASSWORD, "name": "New"},
+            headers=admin_auth,
+        )
+        assert created.status_code == 201
+        assert user_ids(two, admin_auth) == 3  # the count cached by `two` is not reused
+
+        patched = httpx.patch(f"{one}{member_url}", json={"is_active": False}, headers=admin_auth)
+        assert patched.status_code == 200
+        assert httpx.get(two + member_url, headers=member_auth).status_code == 401
+        assert user_ids(two, admin_auth) == 3
+
+        logout = httpx.post(f"{two}/api/v1/auth/logout", json={}, headers=admin_auth)
+        assert logout.status_code == 200
+        assert httpx.get(f"{one}/api/v1/users", headers=admin_auth).status_code == 401
+
+
+def test_a_cached_caller_costs_no_query(cached_app, prefix):
+    member = signed_in_user(cached_app, cached_app.test_client(), email="m@example.com")
+    client = cached_app.test_client()
+    url = f"/api/v1/users/{member.user_id}"
+    assert client.get(url, headers=member.headers).status_code == 200  # fills the cache
+    store = redis.Redis.from_url(REDIS_URL)
+    assert store.get(f"{prefix}auth:u:{member.user_id}") == b"user"
+    from tests.integration.test_query_counts import count_queries
+
+    with count_queries(cached_app) as statements:
+        assert client.get(url, headers=member.headers).status_code == 200
+    assert len(statements) == 1  # the user row itself; the token check came from Redis
+
+
+def test_demotion_takes_effect_at_once_with_the_cache(cached_app):
+    client = cached_app.test_client()
+    root = signed_in_user(cached_app, client, email="root@example.com", role="admin")
+    other = signed_in_user(cached_app, client, email="other@example.com", role="admin")
+    assert client.get("/api/v1/users", headers=other.headers).status_code == 200
+    demoted = client.patch(
+        f"/api/v1/users/{other.user_id}", json={"role": "user"}, headers=root.headers
+    )
+    assert demoted.status_code == 200
+    assert client.get("/api/v1/users", headers=other.headers).status_code == 403
+
+
+def test_password_change_ends_other_cached_sessions(cached_app):
+    client = cached_app.test_client()
+    first = signed_in_user(cached_app, client, email="pw@example.com")
+    second = login(client, "pw@example.com")
+    url = f"/api/v1/users/{first.user_id}"
+    assert client.get(url, headers=second.headers).status_code == 200
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": PASSWORD, "new_password": "another-Lantern-93-Quartz"},
+        headers=first.headers,
+    )
+    assert changed.status_code == 200
+    assert client.get(url, headers=second.headers).status_code == 401
+    assert client.get(url, headers=first.headers).status_code == 200
+
+
+def test_a_revoked_session_is_never_vouched_for_again(cached_app):
+    """A reader that loaded the session before the revocation cannot re-fill the cache."""
+    with cached_app.app_context():
+        cache_service.forget_sessions(["s1"])
+        cache_service.remember_caller("s1", 1, "user")
+        assert cache_service.cached_role("s1", 1) is None
+
+
+def test_an_unreachable_cache_falls_back_to_the_database(cached_app, monkeypatch):
+    client = cached_app.test_client()
+    member = signed_in_user(cached_app, client, email="down@example.com")
+    admin = signed_in_user(cached_app, client, email="boss@example.com", role="admin")
+    cache = cached_app.extensions[cache_service.EXTENSION]
+    broken = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setattr(cache, "client", broken)
+    monkeypatch.setattr(cache, "count_script", broken.register_script(cache_service.COUNT_SCRIPT))
+    url = f"/api/v1/users/{member.user_id}"
+    assert client.get(url, headers=member.headers).status_code == 200
+    listing = client.get("/api/v1/users", headers=admin.headers)
+    assert listing.json["data"]["pagination"]["total"] == 2
+
+
+def test_caching_is_off_without_redis(app):
+    with app.app_context():
+        assert cache_service.current() is None
+        assert cache_service.user_count("x", lambda: 7) == 7
+    assert os.environ.get("REDIS_URL") is None or app.config["REDIS_URL"] is None

@@ -1,0 +1,173 @@
+"""Starting the servers under test, driving them with wrk, and reading what it reports."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+WORKERS = os.cpu_count() or 2
+THREADS = 8  # per worker, for gthread and granian's blocking threads
+
+# Server command lines (module path last). The production recommendation is in docs/performance.md.
+SERVERS: dict[str, list[str]] = {
+    "gunicorn-sync": ["gunicorn", "-w", str(WORKERS), "-k", "sync", "--backlog", "2048"],
+    "gunicorn-gthread": [
+        "gunicorn",
+        "-w",
+        str(WORKERS),
+        "-k",
+        "gthread",
+        "--threads",
+        str(THREADS),
+        "--backlog",
+        "2048",
+        "--keep-alive",
+        "5",
+    ],
+    "granian": [
+        "granian",
+        "--interface",
+        "wsgi",
+        "--workers",
+        str(WORKERS),
+        "--blocking-threads",
+        str(THREADS),
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
+    ],
+}
+
+
+@dataclass
+class Result:
+    requests: int = 0
+    rps: float = 0.0
+    p50: float = 0.0
+    p90: float = 0.0
+    p99: float = 0.0
+    errors: int = 0
+    rss_mib: float = 0.0
+
+
+def command(server: str, module: str, port: int, bin_dir: Path) -> list[str]:
+    """The command line serving WSGI `module` (e.g. `app:application`) on `port`."""
+    base = SERVERS[server]
+    executable = str(bin_dir / base[0])
+    if server == "granian":
+        return [executable, *base[1:], "--host", "127.0.0.1", "--port", str(port), module]
+    return [executable, *base[1:], "-b", f"127.0.0.1:{port}", module]
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1):  # noqa: S310 - loopback
+                return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server at {url} did not start") from None
+            time.sleep(0.2)
+
+
+@contextmanager
+def running(cmd: list[str], env: dict[str, str], url: str, cwd: Path, log: Path) -> Iterator[int]:
+    """Run a server in its own process group until the block ends; yields its pid."""
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=out, start_new_session=True
+        )
+    try:
+        wait_until_up(url, process)
+        yield process.pid
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def descendants(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in task.read_text().split():
+            children.append(int(child))
+            children.extend(descendants(int(child)))
+    return children
+
+
+def worker_rss_mib(pid: int) -> float:
+    """The largest resident set among the server's processes (its workers), in MiB."""
+    largest = 0
+    for proc in [pid, *descendants(pid)]:
+        try:
+            status = Path(f"/proc/{proc}/status").read_text()
+        except OSError:
+            continue
+        if match := re.search(r"VmRSS:\s+(\d+) kB", status):
+            largest = max(largest, int(match.group(1)))
+    return largest / 1024
+
+
+UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text)
+    return float(match.group(1)) * UNITS[match.group(2)] if match else 0.0
+
+
+def parse_wrk(output: str) -> Result:
+    """Requests, rate, latency percentiles and errors from `wrk --latency` output."""
+    result = Result()
+    percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", output, re.MULTILINE))
+    result.p50, result.p90, result.p99 = (
+        _ms(percentiles.get(p, "0ms")) for p in ("50", "90", "99")
+    )
+    if match := re.search(r"(\d+) requests in", output):
+        result.requests = int(match.group(1))
+    if match := re.search(r"Requests/sec:\s+([\d.]+)", output):
+        result.rps = float(match.group(1))
+    if match := re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    ):
+        result.errors += sum(int(n) for n in match.groups())
+    if match := re.search(r"Non-2xx or 3xx responses: (\d+)", output):
+        result.errors += int(match.group(1))
+    return result
+
+
+def wrk(url: str, script: str, connections: int, seconds: float, env: dict[str, str]) -> Result:
+    """One bounded wrk run from loopback."""
+    threads = min(2, connections)
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "wrk" / script),
+        url,
+    ]
+    run_env = {**env, "BENCH_WRK_DIR": str(HERE / "wrk"), "BENCH_WRK_THREADS": str(threads)}
+    completed = subprocess.run(
+        cmd, env=run_env, capture_output=True, text=True, timeout=seconds + 60, check=False
+    )
+    return parse_wrk(completed.stdout + completed.stderr)

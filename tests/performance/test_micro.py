@@ -1,0 +1,58 @@
+"""Micro-benchmarks of the hot functions (`make bench-micro`; deselected from `make test`)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from argon2 import PasswordHasher
+from pydantic import TypeAdapter
+
+from blueprints.endpoint import serialize
+from schemas.user import UserPage, UserRead
+from services import token_service
+
+pytestmark = pytest.mark.performance
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+ROW = {
+    "id": 7,
+    "email": "user7@example.com",
+    "name": "User Seven",
+    "role": "user",
+    "is_active": True,
+    "email_verified": True,
+    "created_at": NOW,
+    "updated_at": NOW,
+    "last_login_at": None,
+}
+
+
+def test_access_token_encode(benchmark, app):
+    with app.app_context():
+        benchmark(token_service.encode_access_token, user_id=7, session_id="s" * 32)
+
+
+def test_access_token_verify(benchmark, app):
+    with app.app_context():
+        token = token_service.encode_access_token(user_id=7, session_id="s" * 32)
+        claims = benchmark(token_service.decode_access_token, token)
+    assert claims.user_id == 7
+
+
+def test_user_serialization(benchmark):
+    adapter = TypeAdapter(UserRead)
+    data = benchmark(serialize, adapter, ROW)
+    assert data["created_at"] == "2026-01-01T00:00:00Z"
+
+
+def test_user_page_serialization(benchmark):
+    adapter = TypeAdapter(UserPage)
+    page = {"items": [ROW] * 20, "pagination": {"page": 1, "per_page": 20, "total": 20, "pages": 1}}
+    benchmark(serialize, adapter, page)
+
+
+def test_password_verify_production_cost(benchmark):
+    hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
+    hashed = hasher.hash("plausible-Kettle-47-Orbit")
+    assert benchmark.pedantic(hasher.verify, args=(hashed, "plausible-Kettle-47-Orbit"), rounds=5)
