@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lint-deploy format migrate clean bench bench-micro
+.PHONY: run test lint lint-deploy security format migrate clean bench bench-micro
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -17,6 +17,12 @@ lint: $(VENV)/.dev-installed
 lint-deploy: $(VENV)/.dev-installed
 	BIN=$(BIN) bash scripts/lint_deploy.sh
 
+security: $(VENV)/.dev-installed .venv-security/.installed
+	BIN=$(BIN) SECURITY_BIN=.venv-security/bin bash scripts/security_checks.sh
+
+.venv-security/.installed: security/requirements-security.txt
+	$(PYTHON) -m venv .venv-security && .venv-security/bin/pip install -q -r security/requirements-security.txt && touch $@
+
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
@@ -24,7 +30,7 @@ migrate: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.*
+	rm -rf $(VENV) .venv-security .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.*
 
 $(VENV)/bin/python:
 	$(PYTHON) scripts/check_python.py && $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q --upgrade pip

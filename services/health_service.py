@@ -86,7 +86,10 @@ def _query_database(engine: Engine, timeout_seconds: int) -> set[str] | None:
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             # Server-side bound too, so an abandoned check does not hold a query open.
-            connection.execute(text(f"SET LOCAL statement_timeout = {int(timeout_seconds * 1000)}"))
+            connection.execute(
+                text("SELECT set_config('statement_timeout', :limit, true)"),
+                {"limit": f"{int(timeout_seconds * 1000)}ms"},
+            )
         connection.execute(text("SELECT 1"))
         if not inspect(connection).has_table("alembic_version"):
             return None
