@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -77,3 +77,43 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+
+
+Server = tuple[subprocess.Popen[bytes], int]
+
+
+@contextlib.contextmanager
+def gunicorn_servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """A starter of gunicorn servers (gunicorn.conf.py, tests.wsgi_slow app, free port, testing
+    config on a SQLite file unless `TEST_DATABASE_URL` is given); all stopped afterwards."""
+    processes: list[subprocess.Popen[bytes]] = []
+
+    def start(**settings: str) -> Server:
+        port = free_port()
+        env = subprocess_env(
+            FLASK_CONFIG="testing",
+            TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
+            SLOW_MARKER_DIR=str(tmp_path / "markers"),
+            GUNICORN_BIND=f"127.0.0.1:{port}",
+            **settings,
+        )
+        (tmp_path / "markers").mkdir(exist_ok=True)
+        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
+        with (tmp_path / "gunicorn.err").open("ab") as errors:
+            process = subprocess.Popen(
+                [*command, "tests.wsgi_slow:application"],
+                cwd=ROOT,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=errors,
+            )
+        processes.append(process)
+        wait_for_http(f"http://127.0.0.1:{port}/health", process=process)
+        return process, port
+
+    try:
+        yield start
+    finally:
+        for process in processes:
+            stop_process(process)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -15,45 +13,16 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops_support import ROOT, free_port, stop_process, subprocess_env, wait_for_http
+from tests.ops_support import Server, gunicorn_servers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-Server = tuple[subprocess.Popen[bytes], int]
 
 
 @pytest.fixture
 def start_gunicorn(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     """Start gunicorn with gunicorn.conf.py on a free 127.0.0.1 port; always stopped after."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(**settings: str) -> Server:
-        port = free_port()
-        env = subprocess_env(
-            FLASK_CONFIG="testing",
-            TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
-            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
-            SLOW_MARKER_DIR=str(tmp_path / "markers"),
-            GUNICORN_BIND=f"127.0.0.1:{port}",
-            **settings,
-        )
-        (tmp_path / "markers").mkdir(exist_ok=True)
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        with (tmp_path / "gunicorn.err").open("ab") as errors:
-            process = subprocess.Popen(
-                [*command, "tests.wsgi_slow:application"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=errors,
-            )
-        processes.append(process)
-        wait_for_http(f"http://127.0.0.1:{port}/health", process=process)
-        return process, port
-
-    yield start
-    for process in processes:
-        stop_process(process)
+    with gunicorn_servers(tmp_path) as start:
+        yield start
 
 
 def slow_get(port: int, seconds: float, results: list[tuple[int, bytes, int | None]]) -> None:
