@@ -90,14 +90,14 @@ def gunicorn_servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
 
     def start(**settings: str) -> Server:
         port = free_port()
-        env = subprocess_env(
-            FLASK_CONFIG="testing",
-            TEST_DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
-            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
-            SLOW_MARKER_DIR=str(tmp_path / "markers"),
-            GUNICORN_BIND=f"127.0.0.1:{port}",
-            **settings,
-        )
+        defaults = {
+            "FLASK_CONFIG": "testing",
+            "TEST_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.db'}",
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
+            "SLOW_MARKER_DIR": str(tmp_path / "markers"),
+            "GUNICORN_BIND": f"127.0.0.1:{port}",
+        }
+        env = subprocess_env(**(defaults | settings))
         (tmp_path / "markers").mkdir(exist_ok=True)
         command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
         with (tmp_path / "gunicorn.err").open("ab") as errors:
