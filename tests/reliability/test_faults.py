@@ -106,6 +106,10 @@ def test_redis_outage_bypasses_or_blocks_the_limiter_as_configured(
         }
         with app_server(database.url, **settings) as base:
             body = {"email": "victim@example.com", "password": "wrong-password-000"}
+            good = {"email": "victim@example.com", "password": PASSWORD}
+            signed_in = httpx.post(f"{base}/api/v1/auth/login", json=good).json()["data"]
+            headers = {"Authorization": f"Bearer {signed_in['access_token']}"}
+            assert httpx.get(f"{base}/auth/profile", headers=headers).status_code == 200
             assert httpx.post(f"{base}/api/v1/auth/login", json=body).status_code == 401
             assert httpx.get(f"{base}/health/detailed").json()["status"] == "healthy"
 
@@ -119,3 +123,6 @@ def test_redis_outage_bypasses_or_blocks_the_limiter_as_configured(
             assert detailed.status_code == 200
             assert detailed.json()["status"] == "degraded"
             assert httpx.get(f"{base}/api/v1/health").status_code == 200
+            # The token-check cache is bypassed: the database answers instead.
+            profile = httpx.get(f"{base}/auth/profile", headers=headers, timeout=30)
+            assert profile.status_code == 200
