@@ -14,6 +14,20 @@ from services import user_service
 from services.base_service import unit_of_work
 
 PASSWORD = "plausible-Kettle-47-Orbit"
+# The contract's user resource (§2): exactly these fields, never a hash or token.
+USER_FIELDS = frozenset(
+    {
+        "id",
+        "email",
+        "name",
+        "role",
+        "is_active",
+        "email_verified",
+        "created_at",
+        "updated_at",
+        "last_login_at",
+    }
+)
 _sequence = itertools.count(1)
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from models import AuthSession, User, db
-from tests.factories import PASSWORD, create_user, login, signed_in_user
+from tests.factories import PASSWORD, USER_FIELDS, create_user, login, signed_in_user
 
 pytestmark = pytest.mark.integration
 
@@ -28,17 +28,7 @@ def test_login_answers_tokens_and_the_user(app, client):
     assert data["user"]["id"] == user.id
     assert data["user"]["email"] == "ada@example.com"
     assert data["user"]["last_login_at"].endswith("Z")
-    assert set(data["user"]) == {
-        "id",
-        "email",
-        "name",
-        "role",
-        "is_active",
-        "email_verified",
-        "created_at",
-        "updated_at",
-        "last_login_at",
-    }
+    assert set(data["user"]) == USER_FIELDS
 
 
 @pytest.mark.parametrize(

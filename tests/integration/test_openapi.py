@@ -7,6 +7,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE
+from tests.factories import USER_FIELDS
 
 pytestmark = pytest.mark.integration
 
@@ -96,17 +97,7 @@ def test_list_query_parameters_are_described(document):
 
 def test_the_user_resource_exposes_no_secret(document):
     user = document["components"]["schemas"]["UserRead"]
-    assert set(user["properties"]) == {
-        "id",
-        "email",
-        "name",
-        "role",
-        "is_active",
-        "email_verified",
-        "created_at",
-        "updated_at",
-        "last_login_at",
-    }
+    assert set(user["properties"]) == USER_FIELDS
 
 
 def test_docs_page_and_its_assets_are_served_locally(client):
