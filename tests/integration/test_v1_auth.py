@@ -76,7 +76,8 @@ def test_register_with_a_taken_email_is_400_email_already_taken(app, client):
         ),
         (
             {"email": "a@example.com", "password": "lettersonly", "name": ""},
-            'password must contain at least 1 letter and 1 number, "name" is not allowed to be empty',
+            "password must contain at least 1 letter and 1 number, "
+            '"name" is not allowed to be empty',
         ),
         (
             {"email": "a@example.com", "password": "password1", "name": "N", "role": "admin"},
@@ -222,7 +223,9 @@ def test_an_access_token_of_the_old_service_works_until_it_expires(app, client):
 @pytest.mark.parametrize(
     "token",
     [
-        pytest.param(lambda lid: old_access_token(lid, secret="another-secret-" * 3), id="bad-secret"),
+        pytest.param(
+            lambda lid: old_access_token(lid, secret="another-secret-" * 3), id="bad-secret"
+        ),
         pytest.param(lambda lid: old_access_token(lid, kind="refresh"), id="refresh-type"),
         pytest.param(lambda lid: old_access_token("0" * 24), id="unknown-user"),
         pytest.param(lambda lid: "not-a-jwt", id="garbage"),
@@ -283,7 +286,9 @@ def test_api_v1_tokens_work_on_v1_and_follow_its_revocation(app, client):
 # --- recovery and verification ---------------------------------------------------------------
 
 
-def test_forgot_password_answers_204_for_known_and_unknown_emails(mail_app, app, client, smtp_server):
+def test_forgot_password_answers_204_for_known_and_unknown_emails(
+    mail_app, app, client, smtp_server
+):
     create_user(app, email="known@example.com")
 
     known = client.post("/v1/auth/forgot-password", json={"email": "known@example.com"})
