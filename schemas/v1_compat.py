@@ -75,7 +75,7 @@ def _name(value: str) -> str:
         raise ValueError('"name" is not allowed to be empty')
     if len(stripped) > NAME_MAX_LENGTH:
         raise ValueError(
-            f'"name" length must be less than or equal to {NAME_MAX_LENGTH} characters'
+            f'"name" length must be less than or equal to {NAME_MAX_LENGTH} characters long'
         )
     return stripped
 
@@ -182,7 +182,10 @@ def joi_messages(exc: PydanticValidationError) -> list[dict[str, str]]:
             message = f'"{field}" must be a number'
         elif kind in ("model_type", "dict_type"):
             message = '"value" must be of type object'
-        elif kind.startswith("string_"):
+        elif kind == "string_too_long":
+            limit = (error.get("ctx") or {}).get("max_length")
+            message = f'"{field}" length must be less than or equal to {limit} characters long'
+        elif kind == "string_type":
             message = f'"{field}" must be a string'
         else:
             message = f'"{field}" {error["msg"]}'

@@ -270,3 +270,43 @@ def test_legacy_api_can_be_switched_off(database, monkeypatch):
 
     assert response.status_code == 404
     assert response.json["success"] is False  # the /api/v1 envelope: the old layer is gone
+
+
+def test_unexpected_failures_are_500_in_the_old_shape(client, admin, monkeypatch):
+    from services import user_service
+
+    def broken(**_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(user_service, "list_users", broken)
+    assert answer(client.get("/v1/users", headers=admin.headers)) == (
+        500,
+        {"code": 500, "message": "Internal Server Error"},
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": " "}, '"name" is not allowed to be empty'),
+        ({"name": "x" * 101}, '"name" length must be less than or equal to 100 characters long'),
+        ({"name": "a\x00b"}, '"name" contains an invalid value'),
+        (
+            {"password": "p1" * 600},
+            '"password" length must be less than or equal to 1024 characters long',
+        ),
+        ({"email": "a@example.com", "name": True}, '"name" must be a string'),
+        ({"name": ["x"]}, '"name" must be a string'),
+    ],
+)
+def test_update_values_are_checked_like_joi(app, client, body, message):
+    user = v1_user(app, client)
+    response = client.patch(f"/v1/users/{user.id}", json=body, headers=user.headers)
+    assert answer(response) == (400, {"code": 400, "message": message})
+
+
+def test_an_absent_body_reads_as_empty(client):
+    assert answer(client.post("/v1/auth/logout")) == (
+        400,
+        {"code": 400, "message": '"refreshToken" is required'},
+    )
