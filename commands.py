@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from blueprints.endpoint import pydantic_errors
 from cli.migrate_data import migrate_data_cli
-from errors import AppError
+from errors import AppError, EmailTaken
 from schemas.user import UserCreate
 from services import user_service
 from services.base_service import unit_of_work
@@ -44,7 +44,7 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
         data = UserCreate(email=email, name=name, role=role, password=password)
-        with unit_of_work(user_service.EMAIL_TAKEN):
+        with unit_of_work(conflict=EmailTaken):
             user = user_service.add_user(
                 email=data.email, password=data.password, name=data.name, role=data.role
             )

@@ -244,11 +244,20 @@ class Config:
         self.RATELIMIT_REFRESH = env.text("RATELIMIT_REFRESH", "60/minute")
         self.RATELIMIT_FORGOT_PASSWORD = env.text("RATELIMIT_FORGOT_PASSWORD", "5/minute;20/hour")
         self.RATELIMIT_REGISTER = env.text("RATELIMIT_REGISTER", "10/minute;50/hour")
+        self._read_legacy_api_settings(env)
 
         self.FLASK_HOST = env.text("FLASK_HOST", "127.0.0.1")
         self.FLASK_PORT = env.integer("FLASK_PORT", 5000, minimum=1)
 
         self._read_mail_settings(env)
+
+    def _read_legacy_api_settings(self, env: Env) -> None:
+        """The old Node.js service's `/v1` contract (blueprints/v1_compat, docs/migration.md)."""
+        self.LEGACY_API_ENABLED = env.boolean("LEGACY_API_ENABLED", True)
+        # The old service's JWT_SECRET: its access tokens stay valid on /v1 until they expire.
+        self.LEGACY_JWT_SECRET = env.optional("LEGACY_JWT_SECRET")
+        # true: /v1 applies the /api/v1 password policy instead of the old rule.
+        self.LEGACY_STRICT_PASSWORD_POLICY = env.boolean("LEGACY_STRICT_PASSWORD_POLICY", False)
 
     def _read_mail_settings(self, env: Env) -> None:
         """Outgoing mail (services/email_service.py) and the base URL of the links it carries."""

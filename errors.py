@@ -8,9 +8,20 @@ envelope for API clients and an HTML error page for browsers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.sansio.app import App
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -22,6 +33,9 @@ from envelope import error_body
 logger = logging.getLogger(__name__)
 
 JSON_PATH_PREFIXES = ("/api/", "/v1/")
+PATH_RENDERERS_KEY = "path_error_renderers"
+
+ErrorRenderer = Callable[["AppError"], ResponseReturnValue]
 
 
 class AppError(Exception):
@@ -94,6 +108,10 @@ class Conflict(AppError):
     status, code, default_message = 409, "CONFLICT", "The resource already exists"
 
 
+class EmailTaken(Conflict):
+    default_message = "Email already registered"
+
+
 class PayloadTooLarge(AppError):
     status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large"
 
@@ -159,9 +177,27 @@ def wants_json() -> bool:
     return best != "text/html"
 
 
+def register_path_errors(app: App, prefix: str, renderer: ErrorRenderer) -> None:
+    """Let the API mounted at `prefix` (the old `/v1` contract) answer every error under it,
+    routing 404s included, in its own shape."""
+    app.extensions.setdefault(PATH_RENDERERS_KEY, {})[prefix] = renderer
+
+
+def path_renderer() -> ErrorRenderer | None:
+    """The renderer of the API whose URL space holds this request, if one registered."""
+    renderers: dict[str, ErrorRenderer] = current_app.extensions.get(PATH_RENDERERS_KEY, {})
+    for prefix, renderer in renderers.items():
+        if request.path == prefix or request.path.startswith(f"{prefix}/"):
+            return renderer
+    return None
+
+
 def error_response(error: AppError) -> ResponseReturnValue:
     """Render an `AppError` as the JSON envelope or as an HTML error page; a browser that is
-    not signed in goes to the sign-in page instead, and comes back afterwards."""
+    not signed in goes to the sign-in page instead, and comes back afterwards. An API with its
+    own error shape (`register_path_errors`) renders the errors of its paths."""
+    if (renderer := path_renderer()) is not None:
+        return renderer(error)
     if isinstance(error, AuthenticationRequired) and not wants_json():
         back = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("auth.login_page", next=back), 303)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from flask import Flask
 
-from blueprints import api, api_auth, api_users, auth, auth_recovery, health, main, openapi
+from blueprints import (
+    api,
+    api_auth,
+    api_users,
+    auth,
+    auth_recovery,
+    health,
+    main,
+    openapi,
+    v1_compat,
+)
 
 # api_auth and api_users add their routes to api.bp, auth_recovery to auth.bp, when imported.
 ROUTE_MODULES = (api_auth, api_users, auth_recovery)
@@ -12,6 +22,8 @@ BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 
 def register_blueprints(app: Flask) -> None:
-    """Mount every blueprint at its prefix."""
+    """Mount every blueprint at its prefix; the old `/v1` contract only while it is enabled."""
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    if app.config["LEGACY_API_ENABLED"]:
+        app.register_blueprint(v1_compat.bp)

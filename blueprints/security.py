@@ -21,6 +21,8 @@ MAX_AUTHORIZATION_LENGTH = 8192
 SESSION_KEY = "_user_id"  # where Flask-Login keeps the id (here: the AuthSession id)
 BEARER = "bearer"
 COOKIE = "session"
+# APIs that never read the session cookie, so cross-site requests cannot ride on it.
+TOKEN_API_PREFIXES = ("/api/", "/v1/")
 CSRF_MESSAGE = "The form is out of date or its security token is missing; reload the page"
 
 
@@ -136,13 +138,14 @@ def bearer_request() -> bool:
 def csrf_required() -> bool:
     """The contract's rule: every state-changing browser request carries the CSRF token.
 
-    Exempt: the token API (`/api/…`), Bearer requests, and JSON sent without a signed-in cookie
-    (no browser sends cross-site JSON without CORS approval, which this app never gives).
+    Exempt: the token APIs (`/api/…`, the old `/v1/…`), Bearer requests, and JSON sent without
+    a signed-in cookie (no browser sends cross-site JSON without CORS approval, which this app
+    never gives).
     Forms always need it, sign-in and registration included (login CSRF).
     """
     if request.method not in current_app.config["WTF_CSRF_METHODS"]:
         return False
-    if request.endpoint is None or request.path.startswith("/api/") or bearer_request():
+    if request.endpoint is None or request.path.startswith(TOKEN_API_PREFIXES) or bearer_request():
         return False
     if not request.is_json:
         return True

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from errors import (
     AccountDisabled,
     EmailDeliveryError,
+    EmailTaken,
     InvalidCredentials,
     InvalidToken,
+    NotFound,
     ValidationError,
 )
 from models import AuthSession, Role, TokenPurpose, User, db, utcnow
@@ -27,6 +29,7 @@ from services import (
     user_service,
 )
 from services.base_service import read_only, transactional, unit_of_work
+from services.password_service import PasswordPolicy
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -92,6 +95,44 @@ def authenticate_access_token(token: str) -> Principal:
     return Principal(
         id=claims.user_id, role=role, session_id=claims.session_id, token_id=claims.token_id
     )
+
+
+# The session id of a caller signed in with an old service's token (it has no session here).
+LEGACY_ACCESS_SESSION = "legacy-access"
+
+
+def authenticate_legacy_access_token(token: str) -> Principal:
+    """Verify an access token the old Node.js service signed, or raise INVALID_TOKEN.
+
+    Its `sub` is the user's `legacy_id`; the user must be live and active, and no session of
+    theirs may have been revoked since the token was issued (logout, password reset or change,
+    delete): the old tokens have no session here, so any revocation ends them.
+    """
+    claims = token_service.decode_legacy_access_token(token)
+    revoked_since = exists().where(
+        AuthSession.user_id == User.id, AuthSession.revoked_at >= claims.issued_at
+    )
+    with read_only() as connection:
+        row = connection.execute(
+            select(User.id, User.role).where(
+                User.legacy_id == claims.legacy_id,
+                User.deleted_at.is_(None),
+                User.is_active.is_(True),
+                ~revoked_since,
+            )
+        ).first()
+    if row is None:
+        raise InvalidToken()
+    return Principal(id=row.id, role=row.role, session_id=LEGACY_ACCESS_SESSION)
+
+
+def authenticate_v1_token(token: str) -> Principal:
+    """A `/v1` caller: an access token of this backend (with its revocation rules), else one
+    the old service signed (`authenticate_legacy_access_token`); INVALID_TOKEN otherwise."""
+    try:
+        return authenticate_access_token(token)
+    except InvalidToken:
+        return authenticate_legacy_access_token(token)
 
 
 BROWSER = "browser"
@@ -185,6 +226,16 @@ def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
 
 
 @transactional
+def logout_refresh_token(*, refresh_token: str) -> None:
+    """End the session of an unused refresh token (the old `/v1` logout), or raise NOT_FOUND."""
+    stored = session_service.find_refresh_token(refresh_token)
+    session = db.session.get(AuthSession, stored.session_id) if stored else None
+    if stored is None or stored.used_at is not None or session is None or session.is_revoked:
+        raise NotFound("Not found")
+    session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
+
+
+@transactional
 def change_password(
     *, principal: Principal, current_password: str, new_password: str, rotate_session: bool = False
 ) -> Principal:
@@ -210,6 +261,23 @@ def change_password(
     return Principal.of(user, session.id)
 
 
+def register_and_sign_in(
+    *, email: str, password: str, name: str, password_policy: PasswordPolicy
+) -> IssuedTokens:
+    """Create an account, mail a verification link and open a token session (the old `/v1`
+    registration answers signed-in tokens)."""
+    with unit_of_work(conflict=EmailTaken):
+        user = user_service.add_user(
+            email=email, password=password, name=name, password_policy=password_policy
+        )
+        token = _issue_verification_token(user)
+        session = session_service.open_session(user)
+        db.session.flush()
+        tokens = session_service.issue_tokens(user, session.id)
+    _deliver_verification_quietly(user, token)
+    return tokens
+
+
 def register(*, email: str, password: str, name: str) -> User:
     """Create an account with the `user` role and mail a verification link."""
     user, _ = _register(email=email, password=password, name=name, sign_in=False)
@@ -223,16 +291,20 @@ def register_browser(*, email: str, password: str, name: str) -> Principal:
 
 
 def _register(*, email: str, password: str, name: str, sign_in: bool) -> tuple[User, str | None]:
-    with unit_of_work(user_service.EMAIL_TAKEN):
+    with unit_of_work(conflict=EmailTaken):
         user = user_service.add_user(email=email, password=password, name=name)
         token = _issue_verification_token(user)
         session_id = session_service.open_session(user, kind=BROWSER).id if sign_in else None
+    _deliver_verification_quietly(user, token)
+    return user, session_id
+
+
+def _deliver_verification_quietly(user: User, token: str) -> None:
     try:
         _deliver_verification(user, token)
     except EmailDeliveryError:
         # The account exists either way; the user can ask for a new link once mail works.
         logger.warning("verification email for new user %s could not be sent", user.id)
-    return user, session_id
 
 
 def request_password_reset(*, email: str) -> None:
@@ -255,10 +327,12 @@ def request_password_reset(*, email: str) -> None:
 
 
 @transactional
-def reset_password(*, token: str, password: str) -> None:
+def reset_password(
+    *, token: str, password: str, password_policy: PasswordPolicy = PasswordPolicy.CURRENT
+) -> None:
     """Set a new password with a mailed token; every session of the user ends."""
     user = action_token_service.consume(token, TokenPurpose.RESET_PASSWORD)
-    password_service.check_password(password, email=user.email)
+    password_service.check_password(password, email=user.email, policy=password_policy)
     user.password_hash = password_service.hash_password(password)
     session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
 

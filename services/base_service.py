@@ -23,10 +23,12 @@ _autocommit_engines: dict[Engine, Engine] = {}
 
 
 @contextmanager
-def unit_of_work(conflict_message: str | None = None) -> Iterator[Session]:
+def unit_of_work(
+    conflict_message: str | None = None, *, conflict: type[Conflict] = Conflict
+) -> Iterator[Session]:
     """Yield the session; commit once when the block ends, roll back if it raises.
 
-    A unique-constraint violation becomes a domain `Conflict`; nothing half-written survives.
+    A unique-constraint violation becomes a domain `conflict`; nothing half-written survives.
     Nested units of work join the outermost one, which alone commits.
     """
     session = db.session()
@@ -44,7 +46,7 @@ def unit_of_work(conflict_message: str | None = None) -> Iterator[Session]:
     except IntegrityError as exc:
         session.rollback()
         logger.info("integrity error rolled back: %s", type(exc.orig).__name__)
-        raise Conflict(conflict_message) from exc
+        raise conflict(conflict_message) from exc
     except BaseException:
         session.rollback()
         raise

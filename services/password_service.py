@@ -14,6 +14,7 @@ import functools
 import gzip
 import re
 import unicodedata
+from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,6 +43,13 @@ COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passw
 _DUMMY_PASSWORD = "not a real password: only spends the time a real verification takes"  # noqa: S105
 _LETTER = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"[0-9]")
+
+
+class PasswordPolicy(StrEnum):
+    """Which rule a new password must pass: this backend's, or the old service's (`/v1`)."""
+
+    CURRENT = "current"
+    LEGACY = "legacy"
 
 
 class Argon2Parameters(NamedTuple):
@@ -170,11 +178,33 @@ def password_problems(password: str, *, email: str | None = None) -> list[str]:
     return problems
 
 
-def check_password(password: str, *, email: str | None = None, field: str = "password") -> None:
-    """Raise `ValidationError` listing every policy problem of `password`; None when it is fine."""
-    problems = password_problems(password, email=email)
+def check_password(
+    password: str,
+    *,
+    email: str | None = None,
+    field: str = "password",
+    policy: PasswordPolicy = PasswordPolicy.CURRENT,
+) -> None:
+    """Raise `ValidationError` listing every problem of `password` under `policy`."""
+    problems = password_problems_under(password, email=email, policy=policy)
     if problems:
         raise ValidationError([{"field": field, "error": problem} for problem in problems])
+
+
+def password_problems_under(
+    password: str, *, email: str | None = None, policy: PasswordPolicy = PasswordPolicy.CURRENT
+) -> list[str]:
+    """Every way `password` breaks `policy`: this backend's rules, or the old service's."""
+    if policy is PasswordPolicy.LEGACY:
+        return legacy_password_problems(password)
+    return password_problems(password, email=email)
+
+
+def legacy_api_policy() -> PasswordPolicy:
+    """The policy `/v1` applies: the old rule, unless `LEGACY_STRICT_PASSWORD_POLICY` is on."""
+    if current_app.config.get("LEGACY_STRICT_PASSWORD_POLICY", False):
+        return PasswordPolicy.CURRENT
+    return PasswordPolicy.LEGACY
 
 
 def legacy_password_problems(password: str) -> list[str]:

@@ -27,6 +27,15 @@ def ensure_admin(actor: Actor) -> None:
         raise Forbidden("Administrator rights are required")
 
 
+def ensure_can_delete(actor: Actor, user_id: int, *, allow_self_delete: bool = False) -> None:
+    """Administrators delete users; with `allow_self_delete` (the old `/v1` contract) a user
+    may also delete their own account."""
+    if allow_self_delete:
+        ensure_self_or_admin(actor, user_id)
+    else:
+        ensure_admin(actor)
+
+
 def ensure_self_or_admin(actor: Actor, user_id: int) -> None:
     """A user may act on their own record; administrators on any. Checked before any lookup,
     so a non-admin learns nothing about other ids."""
@@ -41,10 +50,11 @@ def ensure_can_update(actor: Actor, user_id: int, fields: Collection[str]) -> No
         raise Forbidden(f"Only administrators may change {', '.join(sorted(sent))}")
 
 
-def needs_current_password(actor: Actor, target: User) -> bool:
+def needs_current_password(actor: Actor, target: User, *, confirm_own_changes: bool = True) -> bool:
     """Changing one's own email or password needs the current password; an admin resetting
-    someone else's does not."""
-    return actor.id == target.id
+    someone else's does not. The old `/v1` contract never asked for it (`confirm_own_changes`
+    off), so its clients keep working."""
+    return confirm_own_changes and actor.id == target.id
 
 
 def ensure_keeps_an_active_admin(

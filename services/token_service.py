@@ -18,6 +18,7 @@ from models.base import utcnow
 ALGORITHM = "HS256"
 ACCESS = "access"
 REQUIRED_CLAIMS = ("sub", "jti", "type", "iat", "exp", "iss", "aud", "sid")
+LEGACY_REQUIRED_CLAIMS = ("sub", "type", "iat", "exp")
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class AccessClaims:
     user_id: int
     session_id: str
     token_id: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class LegacyAccessClaims:
+    """The verified claims of an access token signed by the old Node.js service."""
+
+    legacy_id: str
+    issued_at: datetime
     expires_at: datetime
 
 
@@ -93,4 +103,26 @@ def decode_access_token(token: str) -> AccessClaims:
             expires_at=datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo),
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
+        raise InvalidToken() from exc
+
+
+def decode_legacy_access_token(token: str) -> LegacyAccessClaims:
+    """Verify an old service's access token (HS256 with `LEGACY_JWT_SECRET`, payload
+    `sub`/`iat`/`exp`/`type`), or raise INVALID_TOKEN; without the secret none is accepted."""
+    secret = current_app.config.get("LEGACY_JWT_SECRET")
+    if not secret:
+        raise InvalidToken()
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": list(LEGACY_REQUIRED_CLAIMS)}
+        )
+        if claims["type"] != ACCESS or not isinstance(claims["sub"], str):
+            raise InvalidToken()
+        zone = utcnow().tzinfo
+        return LegacyAccessClaims(
+            legacy_id=claims["sub"],
+            issued_at=datetime.fromtimestamp(claims["iat"], tz=zone),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=zone),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
         raise InvalidToken() from exc

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, UnaryExpression, and_, func, or_, select
 
-from errors import Conflict, NotFound, ValidationError
+from errors import EmailTaken, NotFound, ValidationError
 from models import Role, User, db
 from schemas.user import UserCreate, UserListQuery, UserUpdate
 from services import cache_service, password_service, policy, session_service
 from services.base_service import read_only, transactional
+from services.password_service import PasswordPolicy
 from services.policy import Actor
 
-EMAIL_TAKEN = "Email already registered"
+EMAIL_TAKEN = EmailTaken.default_message
 SORT_COLUMNS = {
     "id": User.id,
     "email": User.email,
@@ -24,7 +26,17 @@ SORT_COLUMNS = {
     "created_at": User.created_at,
     "last_login_at": User.last_login_at,
 }
-UserRow = Row[int, str, str, str, bool, bool, datetime, datetime, datetime | None]
+# Further orders the old `/v1` contract offers (its `sortBy` names the Mongo fields).
+ORDER_COLUMNS = {
+    **SORT_COLUMNS,
+    "role": User.role,
+    "email_verified": User.email_verified,
+    "updated_at": User.updated_at,
+    "legacy_id": User.legacy_id,
+}
+# (column name in ORDER_COLUMNS, descending)
+SortKey = tuple[str, bool]
+UserRow = Row[int, str, str, str, bool, bool, datetime, datetime, datetime | None, str]
 # What `UserRead` shows: reads select these columns only, as plain rows (no ORM objects).
 READ_COLUMNS = (
     User.id,
@@ -36,7 +48,10 @@ READ_COLUMNS = (
     User.created_at,
     User.updated_at,
     User.last_login_at,
+    User.legacy_id,
 )
+# What `id_for_legacy_id` answers for an ObjectId nobody has: no user has id 0.
+NO_SUCH_USER = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +102,14 @@ def get_by_email(email: str) -> User | None:
     return db.session.scalars(select(User).where(User.email == email, live_users())).first()
 
 
+def id_for_legacy_id(legacy_id: str) -> int:
+    """The id of the user (deleted or not) with this `/v1` ObjectId, or `NO_SUCH_USER`; the
+    policy then answers as it would for any id the caller may not see."""
+    with read_only() as connection:
+        user_id = connection.scalar(select(User.id).where(User.legacy_id == legacy_id.lower()))
+    return NO_SUCH_USER if user_id is None else int(user_id)
+
+
 def get_for_actor(*, actor: Actor, user_id: int) -> UserRow:
     """A user as `actor` may see it (themself, or anyone for administrators), in one read."""
     policy.ensure_self_or_admin(actor, user_id)
@@ -99,10 +122,21 @@ def get_for_actor(*, actor: Actor, user_id: int) -> UserRow:
     return row
 
 
-def list_users(*, actor: Actor, query: UserListQuery) -> UserPage:
-    """A page of live users, filtered, searched and sorted (ties broken by id)."""
+def list_users(
+    *,
+    actor: Actor,
+    query: UserListQuery,
+    name: str | None = None,
+    order_by: Sequence[SortKey] = (),
+) -> UserPage:
+    """A page of live users, filtered, searched and sorted (ties broken by id).
+
+    `name` filters by exact name and `order_by` replaces `query.sort` (the `/v1` contract's
+    filters and multi-field `sortBy`)."""
     policy.ensure_admin(actor)
     conditions = [live_users()]
+    if name is not None:
+        conditions.append(User.name == name)
     if query.q:
         needle = query.q.lower()
         conditions.append(
@@ -116,13 +150,15 @@ def list_users(*, actor: Actor, query: UserListQuery) -> UserPage:
     if query.is_active is not None:
         conditions.append(User.is_active.is_(query.is_active))
 
-    column = SORT_COLUMNS[query.sort.removeprefix("-")]
-    descending = query.sort.startswith("-")
-    order: list[UnaryExpression[Any]] = [column.desc() if descending else column.asc()]
-    if column is not User.id:
-        order.append(User.id.desc() if descending else User.id.asc())
+    keys = list(order_by) or [(query.sort.removeprefix("-"), query.sort.startswith("-"))]
+    order: list[UnaryExpression[Any]] = [
+        ORDER_COLUMNS[key].desc() if descending else ORDER_COLUMNS[key].asc()
+        for key, descending in keys
+    ]
+    if all(key != "id" for key, _ in keys):
+        order.append(User.id.desc() if keys[-1][1] else User.id.asc())
 
-    signature = f"{query.q}|{query.role}|{query.is_active}"
+    signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
     with read_only() as connection:
         total = cache_service.user_count(
             signature,
@@ -142,11 +178,18 @@ def list_users(*, actor: Actor, query: UserListQuery) -> UserPage:
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
-def add_user(*, email: str, password: str, name: str, role: str = Role.USER.value) -> User:
+def add_user(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    role: str = Role.USER.value,
+    password_policy: PasswordPolicy = PasswordPolicy.CURRENT,
+) -> User:
     """Create a user in the current unit of work (password policy applied)."""
-    password_service.check_password(password, email=email)
+    password_service.check_password(password, email=email, policy=password_policy)
     if get_by_email(email) is not None:
-        raise Conflict(EMAIL_TAKEN)
+        raise EmailTaken()
     user = User(
         email=email,
         name=name,
@@ -158,15 +201,23 @@ def add_user(*, email: str, password: str, name: str, role: str = Role.USER.valu
     return user
 
 
-def create(*, actor: Actor, data: UserCreate) -> User:
+def create(
+    *, actor: Actor, data: UserCreate, password_policy: PasswordPolicy = PasswordPolicy.CURRENT
+) -> User:
     """An administrator creates a user."""
     policy.ensure_admin(actor)
-    return _create(data)
+    return _create(data, password_policy)
 
 
 @transactional
-def _create(data: UserCreate) -> User:
-    return add_user(email=data.email, password=data.password, name=data.name, role=data.role)
+def _create(data: UserCreate, password_policy: PasswordPolicy) -> User:
+    return add_user(
+        email=data.email,
+        password=data.password,
+        name=data.name,
+        role=data.role,
+        password_policy=password_policy,
+    )
 
 
 def lock_for_admin_check(user_id: int) -> tuple[User, int]:
@@ -188,15 +239,34 @@ def lock_for_admin_check(user_id: int) -> tuple[User, int]:
     return target, admins
 
 
-def update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+@dataclass(frozen=True)
+class UpdateRules:
+    """What an update asks beyond the policy's rights: `/v1` keeps the old service's rules."""
+
+    password_policy: PasswordPolicy = PasswordPolicy.CURRENT
+    confirm_own_changes: bool = True
+
+
+def update(
+    *,
+    actor: Actor,
+    user_id: int,
+    changes: UserUpdate,
+    session_id: str | None,
+    rules: UpdateRules = UpdateRules(),  # frozen, so sharing the default is safe
+) -> User:
     """Change a user's fields as `actor` may (see `policy`)."""
     sent = changes.model_fields_set - {"current_password"}
     policy.ensure_can_update(actor, user_id, sent)
-    return _update(actor=actor, user_id=user_id, changes=changes, session_id=session_id)
+    return _update(
+        actor=actor, user_id=user_id, changes=changes, session_id=session_id, rules=rules
+    )
 
 
 @transactional
-def _update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None) -> User:
+def _update(
+    *, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None, rules: UpdateRules
+) -> User:
     loses_admin = (changes.role is not None and changes.role != Role.ADMIN.value) or (
         changes.is_active is False
     )
@@ -206,7 +276,7 @@ def _update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str 
     else:
         target = get(user_id)
     if (changes.email is not None or changes.password is not None) and (
-        policy.needs_current_password(actor, target)
+        policy.needs_current_password(actor, target, confirm_own_changes=rules.confirm_own_changes)
     ):
         _check_current_password(target, changes.current_password)
 
@@ -214,11 +284,13 @@ def _update(*, actor: Actor, user_id: int, changes: UserUpdate, session_id: str 
         target.name = changes.name
     if changes.email is not None and changes.email != target.email:
         if get_by_email(changes.email) is not None:
-            raise Conflict(EMAIL_TAKEN)
+            raise EmailTaken()
         target.email = changes.email
         target.email_verified = False
     if changes.password is not None:
-        password_service.check_password(changes.password, email=target.email)
+        password_service.check_password(
+            changes.password, email=target.email, policy=rules.password_policy
+        )
         target.password_hash = password_service.hash_password(changes.password)
         keep = session_id if actor.id == target.id else None
         session_service.revoke_user_sessions(
@@ -241,9 +313,10 @@ def _check_current_password(user: User, current_password: str | None) -> None:
         raise ValidationError.single("current_password", "Current password is incorrect")
 
 
-def delete(*, actor: Actor, user_id: int) -> None:
-    """An administrator soft-deletes a user; the row stays, its sessions end."""
-    policy.ensure_admin(actor)
+def delete(*, actor: Actor, user_id: int, allow_self_delete: bool = False) -> None:
+    """An administrator (or, with `allow_self_delete`, the user themself) soft-deletes a user;
+    the row stays, its sessions end."""
+    policy.ensure_can_delete(actor, user_id, allow_self_delete=allow_self_delete)
     _delete(actor=actor, user_id=user_id)
 
 

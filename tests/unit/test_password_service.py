@@ -316,3 +316,22 @@ def test_production_refuses_argon2_cost_below_owasp_minimum(weak):
 def test_memory_cost_below_eight_kib_per_lane_is_reported():
     settings = config.DevelopmentConfig({"ARGON2_MEMORY_COST": "16", "ARGON2_PARALLELISM": "4"})
     assert any("8 KiB per lane" in problem for problem in settings.validate())
+
+
+def test_the_legacy_policy_checks_the_old_rule_only(app):
+    from errors import ValidationError
+    from services.password_service import PasswordPolicy, check_password, legacy_api_policy
+
+    check_password("password1", policy=PasswordPolicy.LEGACY)
+    with pytest.raises(ValidationError):
+        check_password("password1")
+    with pytest.raises(ValidationError) as refused:
+        check_password("pass1", policy=PasswordPolicy.LEGACY)
+    assert refused.value.details["error"] == "password must be at least 8 characters"
+    with app.test_request_context():
+        assert legacy_api_policy() is PasswordPolicy.LEGACY
+        app.config["LEGACY_STRICT_PASSWORD_POLICY"] = True
+        try:
+            assert legacy_api_policy() is PasswordPolicy.CURRENT
+        finally:
+            app.config["LEGACY_STRICT_PASSWORD_POLICY"] = False

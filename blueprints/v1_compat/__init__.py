@@ -1,0 +1,15 @@
+"""The old Node.js service's `/v1` contract, served by this backend (docs/migration.md).
+
+An adapter: it translates the old requests and answers and calls the services `/api/v1` calls;
+no rule lives here. Mounted only when `LEGACY_API_ENABLED` is on.
+"""
+
+from __future__ import annotations
+
+from blueprints.v1_compat import auth, users
+from blueprints.v1_compat.common import bp
+
+# auth and users add their routes to bp when imported.
+ROUTE_MODULES = (auth, users)
+
+__all__ = ["ROUTE_MODULES", "bp"]
