@@ -42,6 +42,8 @@ def cached_app(app: Flask, database, prefix: str, monkeypatch) -> Iterator[Flask
     """A second app on the same database with the Redis cache on."""
     monkeypatch.setenv("REDIS_URL", REDIS_URL)
     monkeypatch.setenv("CACHE_KEY_PREFIX", prefix)
+    # Rate-limit counters in that Redis too: keep them apart from any other run's.
+    monkeypatch.setenv("RATELIMIT_KEY_PREFIX", f"{prefix}rl")
     application = make_app(database.url)
     yield application
     with application.app_context():
@@ -59,7 +61,11 @@ def user_ids(base: str, headers: dict[str, str]) -> int:
 def test_writes_through_one_process_hold_at_once_in_another(app, database, prefix):
     admin = create_user(app, email="root@example.com", role="admin")
     member = create_user(app, email="member@example.com")
-    settings = {"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix}
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "CACHE_KEY_PREFIX": prefix,
+        "RATELIMIT_KEY_PREFIX": f"{prefix}rl",
+    }
     with app_server(database.url, **settings) as one, app_server(database.url, **settings) as two:
         sign_in = {"password": PASSWORD}
         admin_tokens = httpx.post(
