@@ -237,6 +237,13 @@ class Config:
             "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
         )
         self.RATELIMIT_KEY_PREFIX = env.text("RATELIMIT_KEY_PREFIX", f"{self.APP_NAME}:rl")
+        # A moving window: a fixed window resets on the minute and lets twice the limit through
+        # around each boundary.
+        self.RATELIMIT_STRATEGY = env.choice(
+            "RATELIMIT_STRATEGY",
+            "moving-window",
+            ("moving-window", "fixed-window", "sliding-window-counter"),
+        )
         self.RATELIMIT_LOGIN_PER_ADDRESS = env.text("RATELIMIT_LOGIN_PER_ADDRESS", "20/minute")
         self.RATELIMIT_LOGIN_PER_ACCOUNT = env.text(
             "RATELIMIT_LOGIN_PER_ACCOUNT", "5/minute;20/hour"
