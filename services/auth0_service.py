@@ -43,6 +43,10 @@ class JwksUnavailable(ServiceUnavailable):
     default_message = UNAVAILABLE_MESSAGE
 
 
+class NotLinked(InvalidToken):
+    """A good token whose subject has no local account and may not get one (INVALID_TOKEN)."""
+
+
 @dataclass(frozen=True)
 class LinkedUser:
     """The local user an Auth0 subject signs in as."""
@@ -229,7 +233,7 @@ def link_or_provision(claims: dict[str, Any]) -> User:
     email = claims.get("email")
     if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is not True:
         logger.info("Auth0 subject %s has no verified email: not linked", sub)
-        raise InvalidToken()
+        raise NotLinked()
     email = email.strip().lower()
     with unit_of_work("This Auth0 account is already linked"):
         user = db.session.scalars(
@@ -242,7 +246,7 @@ def link_or_provision(claims: dict[str, Any]) -> User:
         ).first()
         if user is not None:
             if user.auth0_sub is not None:
-                raise InvalidToken()
+                raise NotLinked()
             user.auth0_sub = sub
             user.email_verified = True
             logger.info("Auth0 subject linked to existing user %s", user.id)
@@ -259,7 +263,7 @@ def link_or_provision(claims: dict[str, Any]) -> User:
             logger.info("Auth0 subject provisioned as a new user")
         else:
             logger.info("Auth0 subject unknown and AUTH0_AUTO_PROVISION is off: refused")
-            raise InvalidToken()
+            raise NotLinked()
         user.last_login_at = utcnow()
         db.session.flush()
     return user
