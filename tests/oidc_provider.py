@@ -234,6 +234,13 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (the app's fetch timeout) is expected here: stay quiet."""
+
+
 def _pkce_ok(pending: PendingCode, verifier: str | None) -> bool:
     if pending.challenge is None or pending.method != "S256" or not verifier:
         return False
@@ -245,8 +252,7 @@ def _pkce_ok(pending: PendingCode, verifier: str | None) -> bool:
 def running_provider() -> Iterator[Provider]:
     """A provider listening on 127.0.0.1 (a free port) until the block ends."""
     provider = Provider()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(provider))
-    server.daemon_threads = True
+    server = _Server(("127.0.0.1", 0), _handler(provider))
     provider.base_url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
