@@ -23,6 +23,7 @@ import config
 from models import AuthSession, User, db
 from services import auth0_service, token_service
 from tests.factories import HTML, create_user, csrf_token, login, post_form
+from tests.mail_server import configured
 from tests.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Provider, running_provider
 
 JSON = {"Accept": "application/json"}
@@ -431,3 +432,17 @@ def test_login_page_shows_the_auth0_button(client, auth0):
     assert "Sign in with Auth0" in page
     assert "/auth/auth0/login?next=/auth/profile" in page
     assert csrf_token(client)
+
+
+def test_forms_may_lead_to_the_tenant_only_when_auth0_sign_in_is_on(app, client, provider):
+    policy = client.get("/auth/login", headers=HTML).headers["Content-Security-Policy"]
+    assert "form-action 'self';" in policy
+    with configured(
+        app,
+        AUTH0_DOMAIN="127.0.0.1",
+        CLIENT_ID=CLIENT_ID,
+        CLIENT_SECRET=CLIENT_SECRET,
+        AUTH0_ISSUER_BASE_URL=provider.issuer,
+    ):
+        policy = client.get("/auth/login", headers=HTML).headers["Content-Security-Policy"]
+    assert f"form-action 'self' {provider.base_url};" in policy
