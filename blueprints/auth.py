@@ -7,7 +7,7 @@ the session cookie, API clients by it or by a Bearer token (blueprints/security.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, session, url_for
+from flask import Blueprint, Response, flash, redirect, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 
@@ -75,7 +75,7 @@ def auth0_logout_redirect() -> str | None:
     blueprints/auth0_login.py marks such sessions)."""
     if not session.get(SIGNED_IN_WITH_AUTH0) or not auth0_service.browser_enabled():
         return None
-    return auth0_service.logout_url(url_for("auth.login_page", _external=True))
+    return auth0_service.logout_url(auth0_service.public_url("auth.login_page"))
 
 
 @bp.get("/logout")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from authlib.integrations.flask_client import OAuth, OAuthError
-from flask import Flask, current_app, flash, redirect, request, session, url_for
+from flask import Flask, current_app, flash, redirect, request, session
 from flask.typing import ResponseReturnValue
 from requests import RequestException
 
@@ -69,7 +69,7 @@ def auth0_login() -> ResponseReturnValue:
     extra: dict[str, str] = {}
     if current_app.config.get("AUTH0_AUDIENCE"):
         extra["audience"] = current_app.config["AUTH0_AUDIENCE"]
-    redirect_uri = url_for("auth.auth0_callback", _external=True)
+    redirect_uri = auth0_service.public_url("auth.auth0_callback")
     try:
         response: ResponseReturnValue = auth0_client().authorize_redirect(redirect_uri, **extra)
     except RequestException:

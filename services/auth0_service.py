@@ -20,7 +20,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import jwt
-from flask import Flask, current_app
+from flask import Flask, current_app, url_for
 from sqlalchemy import select
 
 from errors import AccountDisabled, InvalidToken, ServiceUnavailable
@@ -287,6 +287,15 @@ def browser_user(claims: dict[str, Any]) -> User:
     if not user.is_active:
         raise AccountDisabled()
     return user
+
+
+def public_url(endpoint: str) -> str:
+    """An absolute URL of this site for the tenant (callback, return after logout): built on
+    `PUBLIC_BASE_URL` when set, so a forged Host header cannot choose it."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return f"{base}{url_for(endpoint)}"
+    return url_for(endpoint, _external=True)
 
 
 def logout_url(return_to: str) -> str:

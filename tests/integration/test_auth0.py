@@ -329,6 +329,7 @@ def test_sign_in_with_auth0_end_to_end(app, client, auth0):
     assert query["code_challenge_method"] == "S256" and query["code_challenge"]
     assert query["state"] and query["nonce"] and query["audience"] == AUDIENCE
     assert "openid" in query["scope"].split()
+    assert query["redirect_uri"] == f"{app.config['PUBLIC_BASE_URL']}/auth/auth0/callback"
     response = callback(client, url)
     assert response.status_code == 303, response.get_data(as_text=True)
     assert response.headers["Location"] == "/auth/profile?x=1"
@@ -347,7 +348,7 @@ def test_sign_in_with_auth0_end_to_end(app, client, auth0):
     assert target.path == "/v2/logout"
     logout_query = parse_qs(target.query)
     assert logout_query["client_id"] == [CLIENT_ID]
-    assert logout_query["returnTo"] == ["http://localhost/auth/login"]
+    assert logout_query["returnTo"] == [f"{app.config['PUBLIC_BASE_URL']}/auth/login"]
     assert client.get("/auth/profile", headers=JSON).status_code == 401
 
 
@@ -430,6 +431,12 @@ def test_login_page_offers_auth0_only_when_configured(app, client, provider):
     assert "Sign in with Auth0" not in client.get("/auth/login", headers=HTML).get_data(True)
     assert client.get("/auth/auth0/login", headers=HTML).status_code == 404
     assert client.get("/auth/auth0/callback", headers=JSON).status_code == 404
+
+
+def test_without_a_public_base_url_the_request_host_is_used(app, client, auth0):
+    with configured(app, PUBLIC_BASE_URL=None):
+        _, query = start_sign_in(client)
+    assert query["redirect_uri"] == "http://localhost/auth/auth0/callback"
 
 
 def test_login_page_shows_the_auth0_button(client, auth0):
