@@ -24,7 +24,7 @@ from observability import (
     register_metrics,
     register_request_hooks,
 )
-from services import cache_service
+from services import auth0_service, cache_service
 from web_security import register_security
 
 __all__ = ["app", "application", "create_app", "db"]
@@ -63,6 +63,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     app.jinja_env.globals["current_account"] = current_account
+    app.jinja_env.globals["auth0_sign_in_enabled"] = auth0_service.browser_enabled
     cache_service.init_app(app)
 
 

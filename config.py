@@ -156,9 +156,7 @@ class Config:
         self._read_operations_settings(env)
         self.SQLALCHEMY_ENGINE_OPTIONS = self._engine_options()
 
-        self.AUTH0_DOMAIN = env.optional("AUTH0_DOMAIN")
-        self.CLIENT_ID = env.optional("CLIENT_ID")
-        self.CLIENT_SECRET = env.optional("CLIENT_SECRET")
+        self._read_auth0_settings(env)
 
         self.LOG_LEVEL = env.choice(
             "LOG_LEVEL", self.DEFAULT_LOG_LEVEL, ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -286,6 +284,49 @@ class Config:
         self.MAIL_BACKEND = env.choice("MAIL_BACKEND", default_backend, MAIL_BACKENDS)
         self.PUBLIC_BASE_URL = env.base_url("PUBLIC_BASE_URL", self.DEFAULT_PUBLIC_BASE_URL)
 
+    def _read_auth0_settings(self, env: Env) -> None:
+        """Auth0 (docs/decisions/0050-auth0.md): RS256 API tokens and "Sign in with Auth0"."""
+        self.AUTH0_DOMAIN = env.optional("AUTH0_DOMAIN")
+        self.CLIENT_ID = env.optional("CLIENT_ID")
+        self.CLIENT_SECRET = env.optional("CLIENT_SECRET")
+        # The API identifier access tokens must name in `aud` (API tokens are off without it).
+        self.AUTH0_AUDIENCE = env.optional("AUTH0_AUDIENCE")
+        # Create a local `user` on first sight of an unknown subject with a verified email.
+        self.AUTH0_AUTO_PROVISION = env.boolean("AUTH0_AUTO_PROVISION", False)
+        default_issuer = f"https://{self.AUTH0_DOMAIN}" if self.AUTH0_DOMAIN else None
+        issuer = env.base_url("AUTH0_ISSUER_BASE_URL", default_issuer)
+        # Auth0 writes its issuer with a trailing slash; tokens must match it exactly.
+        self.AUTH0_ISSUER_BASE_URL = f"{issuer}/" if issuer else None
+        self.AUTH0_JWKS_TIMEOUT_SECONDS = env.integer("AUTH0_JWKS_TIMEOUT_SECONDS", 3, minimum=1)
+        self.AUTH0_JWKS_CACHE_SECONDS = env.integer("AUTH0_JWKS_CACHE_SECONDS", 600, minimum=1)
+        self.AUTH0_JWKS_MIN_REFRESH_SECONDS = env.integer(
+            "AUTH0_JWKS_MIN_REFRESH_SECONDS", 30, minimum=0
+        )
+        self.AUTH0_LEEWAY_SECONDS = env.integer("AUTH0_LEEWAY_SECONDS", 30)
+
+    def auth0_problems(self) -> list[str]:
+        """A half-configured Auth0: settings that cannot work without the others."""
+        problems: list[str] = []
+        client = (self.CLIENT_ID, self.CLIENT_SECRET)
+        if not self.AUTH0_DOMAIN:
+            named = [
+                name
+                for name in ("AUTH0_AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")
+                if getattr(self, name)
+            ]
+            if named:
+                problems.append(f"{', '.join(named)} set but AUTH0_DOMAIN is not")
+            return problems
+        if any(client) and not all(client):
+            missing = "CLIENT_SECRET" if self.CLIENT_ID else "CLIENT_ID"
+            problems.append(f"{missing} is not set (Sign in with Auth0 needs both client settings)")
+        elif not all(client) and not self.AUTH0_AUDIENCE:
+            problems.append(
+                "AUTH0_DOMAIN is set without CLIENT_ID and CLIENT_SECRET (browser sign-in) "
+                "or AUTH0_AUDIENCE (API tokens): Auth0 would do nothing"
+            )
+        return problems
+
     def _default_secret(self) -> str | None:
         """Development and testing run without secrets; other environments must set them."""
         return None
@@ -332,7 +373,7 @@ class Config:
 
     def validate(self) -> list[str]:
         """Every problem with this configuration, in a readable sentence each."""
-        problems = list(self._env_errors)
+        problems = list(self._env_errors) + self.auth0_problems()
         if not self.ENFORCE_SAFE_SETTINGS:
             return problems
         for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
@@ -357,6 +398,8 @@ class Config:
                 f"({ARGON2_MIN_SAFE_MEMORY_COST} KiB, {ARGON2_MIN_SAFE_TIME_COST} iterations)"
             )
         problems.extend(self._mail_problems())
+        if self.AUTH0_ISSUER_BASE_URL and not self.AUTH0_ISSUER_BASE_URL.startswith("https://"):
+            problems.append("AUTH0_ISSUER_BASE_URL must use https outside development and tests")
         return problems
 
     def _mail_problems(self) -> list[str]:

@@ -6,11 +6,14 @@ docs/decisions/0020-security-headers-hook.md.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, current_app, redirect, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.security import enforce_csrf
+from services import auth0_service
 
 # No inline script or style anywhere (the /docs page loads Swagger UI from files too); images may
 # be data: URIs (Swagger UI's icons). Forms post only here; no site may frame these pages.
@@ -29,7 +32,6 @@ CONTENT_SECURITY_POLICY = "; ".join(
     )
 )
 STATIC_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -67,8 +69,20 @@ def redirect_to_https() -> BaseResponse | None:
     return redirect(secure_url, 301 if request.method in ("GET", "HEAD") else 308)
 
 
+def content_security_policy() -> str:
+    """The policy; with "Sign in with Auth0", sign-out forms may also lead to the tenant (its
+    logout URL is where the logout POST redirects, and browsers apply form-action to redirects)."""
+    if not auth0_service.browser_enabled():
+        return CONTENT_SECURITY_POLICY
+    parts = urlsplit(auth0_service.issuer())
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
+    )
+
+
 def add_security_headers(response: Response) -> Response:
     """The same hardening headers on every answer (a view may set a stricter one itself)."""
+    response.headers.setdefault("Content-Security-Policy", content_security_policy())
     for name, value in STATIC_HEADERS.items():
         response.headers.setdefault(name, value)
     config = current_app.config

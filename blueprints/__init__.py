@@ -9,6 +9,7 @@ from blueprints import (
     api_auth,
     api_users,
     auth,
+    auth0_login,
     auth_recovery,
     health,
     main,
@@ -16,8 +17,9 @@ from blueprints import (
     v1_compat,
 )
 
-# api_auth and api_users add their routes to api.bp, auth_recovery to auth.bp, when imported.
-ROUTE_MODULES = (api_auth, api_users, auth_recovery)
+# api_auth and api_users add their routes to api.bp, auth_recovery and auth0_login to auth.bp,
+# when imported.
+ROUTE_MODULES = (api_auth, api_users, auth_recovery, auth0_login)
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 

@@ -7,7 +7,7 @@ the session cookie, API clients by it or by a Bearer token (blueprints/security.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, session
+from flask import Blueprint, Response, flash, redirect, session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 
@@ -24,11 +24,13 @@ from blueprints.security import (
 )
 from schemas.auth import LoginRequest, PasswordChangeRequest, ProfileUpdate, RegisterRequest
 from schemas.user import UserRead, UserUpdate
-from services import auth_service, user_service
+from services import auth0_service, auth_service, user_service
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 TAGS = ("browser",)
 PROFILE_PAGE = "auth/profile.html"
+# Set in the cookie of a session started through Auth0: its logout also ends the tenant's.
+SIGNED_IN_WITH_AUTH0 = "auth0"
 
 
 @bp.after_request
@@ -68,6 +70,14 @@ def login(body: LoginRequest) -> object:
     return principal.user
 
 
+def auth0_logout_redirect() -> str | None:
+    """The tenant's logout URL when this browser session came from Auth0 (read before it ends;
+    blueprints/auth0_login.py marks such sessions)."""
+    if not session.get(SIGNED_IN_WITH_AUTH0) or not auth0_service.browser_enabled():
+        return None
+    return auth0_service.logout_url(auth0_service.public_url("auth.login_page"))
+
+
 @bp.get("/logout")
 def logout_page() -> ResponseReturnValue:
     """Asks to confirm signing out (a POST, so another site cannot sign you out)."""
@@ -79,10 +89,14 @@ def logout_page() -> ResponseReturnValue:
 def logout() -> object:
     """End this session; its cookie (or token) stops working at once."""
     auth_service.logout(principal=current_principal())
+    tenant_logout = None
     if authenticated_by_cookie():
+        tenant_logout = auth0_logout_redirect()
         end_browser_session()
     if wants_html():
         flash("You have been signed out.", "info")
+        if tenant_logout:  # signed in with Auth0: end its session too, then come back here
+            return redirect(tenant_logout, 303)
         return see_other("auth.login_page")
     return None
 

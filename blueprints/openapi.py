@@ -108,7 +108,15 @@ def build_document(app: Flask) -> dict[str, Any]:
         "components": {
             "schemas": definitions.get("$defs", {}),
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Our HS256 access token (POST /api/v1/auth/login), or, when "
+                    "Auth0 is configured, an RS256 access token of the Auth0 tenant for "
+                    "AUTH0_AUDIENCE (503 SERVICE_UNAVAILABLE while its keys cannot be fetched; "
+                    "see docs/api.md, Auth0).",
+                }
             },
         },
     }

@@ -54,6 +54,8 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     legacy_attributes: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     # The source document's `updatedAt` as last imported: the common ancestor when syncing.
     legacy_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # The Auth0 subject (`sub`, e.g. "auth0|64f…") this account signs in as; None when unlinked.
+    auth0_sub: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
 
     @property
     def is_admin(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import exists, select
@@ -21,6 +22,7 @@ from errors import (
 from models import AuthSession, Role, TokenPurpose, User, db, utcnow
 from services import (
     action_token_service,
+    auth0_service,
     cache_service,
     email_service,
     password_service,
@@ -73,7 +75,10 @@ def authenticate_access_token(token: str) -> Principal:
     The token must be well signed and unexpired, its session not revoked, and its user live and
     active. The answer comes from the shared cache when it vouches for both (see
     `cache_service`: revocations tombstone it before they commit), else from one query.
+    When Auth0 is configured, the tenant's RS256 tokens are verified by `auth0_service` instead.
     """
+    if auth0_service.claims_auth0(token):
+        return _authenticate_auth0_token(token)
     claims = token_service.decode_access_token(token)
     role = cache_service.cached_role(claims.session_id, claims.user_id)
     if role is None:
@@ -135,6 +140,18 @@ def authenticate_v1_token(token: str) -> Principal:
         return authenticate_legacy_access_token(token)
 
 
+def _authenticate_auth0_token(token: str) -> Principal:
+    claims = auth0_service.verify_access_token(token)
+    user = auth0_service.authenticate(claims)
+    jti = claims.get("jti")
+    return Principal(
+        id=user.id,
+        role=user.role,
+        session_id=f"{auth0_service.SESSION_PREFIX}{claims['sub']}",
+        token_id=jti if isinstance(jti, str) else None,
+    )
+
+
 BROWSER = "browser"
 
 
@@ -175,6 +192,19 @@ def login_browser(
     user = _check_credentials(email=email, password=password)
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
+    session = session_service.open_session(user, kind=BROWSER)
+    return Principal.of(user, session.id)
+
+
+@transactional
+def login_auth0_browser(
+    *, claims: dict[str, Any], replaces_session_id: str | None = None
+) -> Principal:
+    """Open a browser session for the user of a verified Auth0 ID token, like a password login."""
+    user = auth0_service.browser_user(claims)
+    if replaces_session_id:
+        session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
+    user.last_login_at = utcnow()
     session = session_service.open_session(user, kind=BROWSER)
     return Principal.of(user, session.id)
 

@@ -1,0 +1,304 @@
+"""Auth0 (docs/decisions/0050-auth0.md): RS256 tokens from the tenant and the users they name.
+
+Access tokens are verified here with PyJWT against the tenant's JWKS: the keys are cached, fetched
+again when a token names an unknown `kid` (at most once per `AUTH0_JWKS_MIN_REFRESH_SECONDS`, so a
+flood of made-up kids cannot turn into a flood of fetches), each fetch bounded by
+`AUTH0_JWKS_TIMEOUT_SECONDS`. Only RS256 is accepted; `iss`, `aud` and `exp` are required.
+
+A subject (`sub`) is linked to one local user (`users.auth0_sub`). On first sight of a subject
+whose `email` is verified, a live account with that email is linked; when there is none, one is
+created with the `user` role if `AUTH0_AUTO_PROVISION` is on.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import jwt
+from flask import Flask, current_app, url_for
+from sqlalchemy import select
+
+from errors import AccountDisabled, InvalidToken, ServiceUnavailable
+from models import Role, User, db, utcnow
+from services.base_service import read_only, unit_of_work
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+REQUIRED_CLAIMS = ("sub", "iss", "aud", "exp", "iat")
+EXTENSION = "auth0_jwks"
+UNAVAILABLE_MESSAGE = "The identity provider's signing keys cannot be fetched, try again later"
+# Principal.session_id of a caller authenticated by an Auth0 access token: no local session.
+SESSION_PREFIX = "auth0:"
+
+
+class JwksUnavailable(ServiceUnavailable):
+    """The tenant's JWKS could not be fetched and no key is cached: nothing can be verified."""
+
+    default_message = UNAVAILABLE_MESSAGE
+
+
+class NotLinked(InvalidToken):
+    """A good token whose subject has no local account and may not get one (INVALID_TOKEN)."""
+
+
+@dataclass(frozen=True)
+class LinkedUser:
+    """The local user an Auth0 subject signs in as."""
+
+    id: int
+    role: str
+
+
+def api_enabled(config: Any = None) -> bool:
+    """True when Auth0 access tokens are accepted (`AUTH0_DOMAIN` and `AUTH0_AUDIENCE` set)."""
+    config = config or current_app.config
+    return bool(
+        config.get("AUTH0_DOMAIN")
+        and config.get("AUTH0_AUDIENCE")
+        and config.get("AUTH0_ISSUER_BASE_URL")
+    )
+
+
+def browser_enabled(config: Any = None) -> bool:
+    """True when "Sign in with Auth0" is offered (domain, client id and secret set)."""
+    config = config or current_app.config
+    return bool(
+        config.get("AUTH0_DOMAIN")
+        and config.get("CLIENT_ID")
+        and config.get("CLIENT_SECRET")
+        and config.get("AUTH0_ISSUER_BASE_URL")
+    )
+
+
+def issuer() -> str:
+    """The tenant's issuer, exactly as its tokens write it (trailing slash included)."""
+    value: str = current_app.config["AUTH0_ISSUER_BASE_URL"]
+    return value
+
+
+def claims_auth0(token: str) -> bool:
+    """Whether a bearer token takes the Auth0 path (decided on unverified data, verified after).
+
+    Anything not signed HS256, or naming the tenant as issuer, is the tenant's to verify; our own
+    tokens (HS256, our issuer) keep their path. An HS256 token dressed up with an RS256 header or
+    the tenant's issuer therefore meets the RS256-only verifier and is refused.
+    """
+    if not api_enabled():
+        return False
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return False
+    return header.get("alg") != "HS256" or claims.get("iss") == issuer()
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+class JwksCache:
+    """The tenant's signing keys by `kid`, fetched lazily, refreshed when stale or on a new kid.
+
+    One fetch at a time (a lock), at most one per `min_refresh` seconds: concurrent requests with
+    an unknown kid wait for the fetch in progress instead of starting their own.
+    """
+
+    def __init__(self, url: str, *, timeout: float, max_age: float, min_refresh: float) -> None:
+        self.url = url
+        self.client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=timeout)
+        self.max_age = max_age
+        self.min_refresh = min_refresh
+        self.keys: dict[str, jwt.PyJWK] = {}
+        self.fetched_at: float | None = None
+        self.attempted_at: float | None = None
+        self.fetches = 0
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        """The key named `kid`; INVALID_TOKEN when the tenant has none, 503 when unreachable."""
+        with self._lock:
+            now = time.monotonic()
+            stale = self.fetched_at is None or now - self.fetched_at >= self.max_age
+            may_fetch = self.attempted_at is None or now - self.attempted_at >= self.min_refresh
+            if (stale or kid not in self.keys) and may_fetch:
+                self._fetch(now)
+            if not self.keys and self.fetched_at is None:
+                raise JwksUnavailable()
+            key = self.keys.get(kid)
+        if key is None:
+            raise InvalidToken()
+        return key
+
+    def _fetch(self, now: float) -> None:
+        self.attempted_at = now
+        self.fetches += 1
+        try:
+            jwk_set = self.client.get_jwk_set(refresh=True)
+        except jwt.PyJWKClientError as exc:
+            # Keys already known keep working until the tenant answers again.
+            logger.warning("Auth0 JWKS fetch from %s failed: %s", self.url, exc)
+            return
+        self.keys = {
+            key.key_id: key
+            for key in jwk_set.keys
+            if key.key_id and key.key_type == "RSA" and key.public_key_use in (None, "sig")
+        }
+        self.fetched_at = now
+
+
+def jwks() -> JwksCache:
+    """This application's key cache (one per app and tenant, shared by its threads)."""
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    config = app.config
+    url = f"{issuer()}.well-known/jwks.json"
+    cache: JwksCache | None = app.extensions.get(EXTENSION)
+    if cache is None or cache.url != url:
+        cache = JwksCache(
+            url,
+            timeout=config["AUTH0_JWKS_TIMEOUT_SECONDS"],
+            max_age=config["AUTH0_JWKS_CACHE_SECONDS"],
+            min_refresh=config["AUTH0_JWKS_MIN_REFRESH_SECONDS"],
+        )
+        app.extensions[EXTENSION] = cache
+    return cache
+
+
+def verify(token: str, *, audience: str) -> dict[str, Any]:
+    """The claims of a tenant-signed RS256 token for `audience`, or INVALID_TOKEN."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken() from exc
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str) or not kid:
+        raise InvalidToken()
+    key = jwks().key(kid)
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key.key,
+            algorithms=[ALGORITHM],
+            audience=audience,
+            issuer=issuer(),
+            leeway=current_app.config["AUTH0_LEEWAY_SECONDS"],
+            options={"require": list(REQUIRED_CLAIMS)},
+        )
+    except jwt.PyJWTError as exc:
+        raise InvalidToken() from exc
+    if not isinstance(claims["sub"], str) or not claims["sub"]:
+        raise InvalidToken()
+    return claims
+
+
+def verify_access_token(token: str) -> dict[str, Any]:
+    """The claims of an Auth0 access token for this API (`AUTH0_AUDIENCE`)."""
+    return verify(token, audience=current_app.config["AUTH0_AUDIENCE"])
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def authenticate(claims: dict[str, Any]) -> LinkedUser:
+    """The live, active local user of verified claims; linked or created on first sight."""
+    sub = claims["sub"]
+    with read_only() as connection:
+        row = connection.execute(
+            select(User.id, User.role, User.is_active).where(
+                User.auth0_sub == sub, User.deleted_at.is_(None)
+            )
+        ).first()
+    if row is None:
+        user = link_or_provision(claims)
+        row_id, role, active = user.id, user.role, user.is_active
+    else:
+        row_id, role, active = row
+    if not active:
+        raise InvalidToken()
+    return LinkedUser(id=row_id, role=role)
+
+
+def link_or_provision(claims: dict[str, Any]) -> User:
+    """The user of a subject seen for the first time: linked by verified email, or created.
+
+    INVALID_TOKEN when the email is missing or unverified, when that account is already linked
+    to another subject, or when there is no account and auto-provisioning is off.
+    """
+    sub = claims["sub"]
+    email = claims.get("email")
+    if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is not True:
+        logger.info("Auth0 subject %s has no verified email: not linked", sub)
+        raise NotLinked()
+    email = email.strip().lower()
+    with unit_of_work("This Auth0 account is already linked"):
+        user = db.session.scalars(
+            select(User).where(User.auth0_sub == sub, User.deleted_at.is_(None))
+        ).first()
+        if user is not None:  # linked meanwhile by a concurrent request
+            return user
+        user = db.session.scalars(
+            select(User).where(User.email == email, User.deleted_at.is_(None))
+        ).first()
+        if user is not None:
+            if user.auth0_sub is not None:
+                raise NotLinked()
+            user.auth0_sub = sub
+            user.email_verified = True
+            logger.info("Auth0 subject linked to existing user %s", user.id)
+        elif current_app.config["AUTH0_AUTO_PROVISION"]:
+            user = User(
+                email=email,
+                name=_display_name(claims, email),
+                role=Role.USER.value,
+                password_hash=None,
+                email_verified=True,
+                auth0_sub=sub,
+            )
+            db.session.add(user)
+            logger.info("Auth0 subject provisioned as a new user")
+        else:
+            logger.info("Auth0 subject unknown and AUTH0_AUTO_PROVISION is off: refused")
+            raise NotLinked()
+        user.last_login_at = utcnow()
+        db.session.flush()
+    return user
+
+
+def _display_name(claims: dict[str, Any], email: str) -> str:
+    name = claims.get("name")
+    if isinstance(name, str) and name.strip() and name.strip() != email:
+        return name.strip()[:100]
+    return email.partition("@")[0][:100] or "Auth0 user"
+
+
+def browser_user(claims: dict[str, Any]) -> User:
+    """The user an ID token signs in (browser flow); a disabled account is refused with 403."""
+    sub = claims["sub"]
+    user = db.session.scalars(
+        select(User).where(User.auth0_sub == sub, User.deleted_at.is_(None))
+    ).first()
+    if user is None:
+        user = link_or_provision(claims)
+    if not user.is_active:
+        raise AccountDisabled()
+    return user
+
+
+def public_url(endpoint: str) -> str:
+    """An absolute URL of this site for the tenant (callback, return after logout): built on
+    `PUBLIC_BASE_URL` when set, so a forged Host header cannot choose it."""
+    base = current_app.config.get("PUBLIC_BASE_URL")
+    if base:
+        return f"{base}{url_for(endpoint)}"
+    return url_for(endpoint, _external=True)
+
+
+def logout_url(return_to: str) -> str:
+    """Auth0's logout endpoint, which ends the tenant's session and comes back to `return_to`."""
+    query = urlencode({"client_id": current_app.config["CLIENT_ID"], "returnTo": return_to})
+    return f"{issuer()}v2/logout?{query}"
