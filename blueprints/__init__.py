@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from blueprints import api, api_auth, api_users, auth, auth_recovery, health, main, openapi
+from blueprints import (
+    api,
+    api_audit,
+    api_auth,
+    api_users,
+    auth,
+    auth_mfa,
+    auth_recovery,
+    health,
+    main,
+    openapi,
+)
 
 # api_auth and api_users add their routes to api.bp, auth_recovery to auth.bp, when imported.
-ROUTE_MODULES = (api_auth, api_users, auth_recovery)
+ROUTE_MODULES = (api_audit, api_auth, api_users, auth_mfa, auth_recovery)
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 
