@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, session
+from flask import flash, g, session
 from flask.typing import ResponseReturnValue
 
 from blueprints.auth import PROFILE_PAGE, TAGS, bp
@@ -22,6 +22,7 @@ from errors import InvalidToken
 from schemas.mfa import MfaBrowserRequest, MfaCodeRequest, MfaEnrolment, RecoveryCodes
 from schemas.user import UserRead
 from services import audit_service, auth_service, mfa_service
+from services.auth_service import Principal
 
 LOGIN_MFA_PAGE = "auth/login_mfa.html"
 SETUP_PAGE = "auth/mfa_setup.html"
@@ -32,16 +33,20 @@ EXPIRED = "The sign-in step expired; sign in again"
 def security_helpers() -> dict[str, Any]:
     """Lazy helpers for the profile and 2FA pages (called only by templates that use them)."""
 
+    def caller() -> Principal | None:
+        principal: Principal | None = g.get("principal") or session_principal()
+        return principal
+
     def mfa_status() -> dict[str, Any]:
-        principal = session_principal()
+        principal = caller()
         return mfa_service.status(principal.id) if principal else {}
 
     def mfa_setup() -> mfa_service.Enrolment | None:
-        principal = session_principal()
+        principal = caller()
         return mfa_service.pending_enrolment(principal.user) if principal else None
 
     def security_events() -> list[Any]:
-        principal = session_principal()
+        principal = caller()
         return audit_service.recent_for_user(principal.id) if principal else []
 
     return {
