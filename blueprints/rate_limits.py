@@ -15,7 +15,6 @@ from services import mfa_service, token_service
 MFA_PENDING_KEY = "mfa_pending"
 
 FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
-WRONG_CODE_STATUSES = frozenset({400, 401, 403})
 
 
 def configured(name: str) -> Callable[[], str]:
@@ -51,11 +50,6 @@ def account_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Ca
     return limiter.limit(configured(setting), key_func=account_key, scope=scope)
 
 
-def wrong_code(response: Response) -> bool:
-    """Refused two-factor codes count against the code limits."""
-    return response.status_code in WRONG_CODE_STATUSES
-
-
 def code_subject_key() -> str:
     """Rate-limit key for two-factor codes: the pending sign-in's user (from its mfa_token, or the
     browser's pending sign-in), else the Bearer caller's token, else the client address."""
@@ -85,11 +79,11 @@ def _token_user(token: str, kind: str) -> str:
 def code_limits(view: Callable[..., Any]) -> Callable[..., Any]:
     """Wrong two-factor codes per client address and per account."""
     view = limiter.limit(
-        configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=wrong_code, scope="mfa-addr"
+        configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=failed_attempt, scope="mfa-addr"
     )(view)
     return limiter.limit(
         configured("RATELIMIT_MFA"),
         key_func=code_subject_key,
-        deduct_when=wrong_code,
+        deduct_when=failed_attempt,
         scope="mfa-account",
     )(view)

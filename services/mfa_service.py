@@ -24,7 +24,7 @@ import segno
 from flask import current_app
 from sqlalchemy import select
 
-from errors import Conflict, InvalidToken, NotFound, ValidationError
+from errors import Conflict, InvalidMfaCode, InvalidToken, NotFound
 from models import User, UserMfa, db, utcnow
 from services import audit_service
 
@@ -32,8 +32,6 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 base32 characters
 VALID_WINDOW = 1  # steps accepted either side of now
 MFA_TOKEN_TYPE = "mfa"  # noqa: S105 - a token type, not a secret
-CODE_FIELD = "code"
-WRONG_CODE = "The code is wrong or was already used"
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     if enrolment.is_enabled:
         raise Conflict("Two-factor authentication is already enabled")
     if not _accept_totp(enrolment, code):
-        raise ValidationError.single(CODE_FIELD, WRONG_CODE)
+        raise InvalidMfaCode()
     codes = new_recovery_codes()
     enrolment.recovery_code_hashes = [hash_recovery_code(code) for code in codes]
     enrolment.confirmed_at = utcnow()
@@ -123,7 +121,7 @@ def disable(user: User, code: str) -> None:
     if enrolment is None or not enrolment.is_enabled:
         raise NotFound("Two-factor authentication is not enabled")
     if check_code(enrolment, code) is None:
-        raise ValidationError.single(CODE_FIELD, WRONG_CODE)
+        raise InvalidMfaCode()
     db.session.delete(enrolment)
     audit_service.record(audit_service.MFA_DISABLED, actor_id=user.id, subject_id=user.id)
 

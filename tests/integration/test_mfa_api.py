@@ -120,8 +120,8 @@ def test_confirm_needs_the_right_code_and_an_enrolment(app, client):
     response = client.post(
         "/api/v1/auth/2fa/confirm", json={"code": "not-a-code"}, headers=signed.headers
     )
-    assert response.status_code == 400
-    assert response.json["error"]["details"]["field"] == "code"
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "INVALID_MFA_CODE"
     # Still no 2FA: login answers tokens.
     assert login(client, signed.email).access_token
 
@@ -143,7 +143,7 @@ def test_disable_needs_a_code(app, client):
     ).status_code == 404
     _, codes = enrol(client, signed)
     wrong = client.post("/api/v1/auth/2fa/disable", json={"code": "123456"}, headers=signed.headers)
-    assert wrong.status_code == 400
+    assert wrong.status_code == 401
     ok = client.post("/api/v1/auth/2fa/disable", json={"code": codes[3]}, headers=signed.headers)
     assert ok.status_code == 200, ok.json
     assert login(client, signed.email).access_token

@@ -32,7 +32,7 @@ def turn_on(client) -> tuple[str, list[str]]:
     assert "<svg" in page
     secret = SECRET.search(page).group(1)
     wrong = post(client, "/auth/2fa/confirm", {"code": "000000"})
-    assert wrong.status_code == 400
+    assert wrong.status_code == 401
     assert "wrong or was already used" in wrong.get_data(as_text=True)
     response = post(client, "/auth/2fa/confirm", {"code": code_at(secret)})
     assert response.status_code == 200
