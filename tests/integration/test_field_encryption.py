@@ -121,3 +121,20 @@ def test_production_refuses_bad_or_development_keys():
     assert any("public development key" in problem for problem in problems)
     good = {"FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode()}
     assert not any("FIELD_ENCRYPTION_KEY" in p for p in ProductionConfig(good).validate())
+
+
+def test_rotation_needs_a_single_column_primary_key(app):
+    from sqlalchemy import Column, Integer, MetaData, Table
+
+    from models.encrypted import EncryptedText
+    from services.key_service import EncryptedColumn, _primary_key
+
+    table = Table(
+        "pairs",
+        MetaData(),
+        Column("a", Integer, primary_key=True),
+        Column("b", Integer, primary_key=True),
+        Column("secret", EncryptedText),
+    )
+    with pytest.raises(EncryptionUnavailable, match="single-column primary key"):
+        _primary_key(EncryptedColumn(table, table.c.secret))

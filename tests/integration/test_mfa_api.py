@@ -159,3 +159,38 @@ def test_disabled_account_cannot_finish(app, client):
         db.session.commit()
     body = {"mfa_token": mfa_token, "code": code_at(secret, 1)}
     assert client.post("/api/v1/auth/mfa", json=body).status_code == 403
+
+
+def test_json_clients_of_the_auth_pages_get_the_api_answers(app, client):
+    signed = signed_in_user(app, client)
+    first = client.post("/auth/2fa/enroll", headers=signed.headers).json["data"]["secret"]
+    # Enrolling again before confirming replaces the secret.
+    secret = client.post("/auth/2fa/enroll", headers=signed.headers).json["data"]["secret"]
+    assert secret != first
+    response = client.post(
+        "/auth/2fa/confirm", json={"code": code_at(secret)}, headers=signed.headers
+    )
+    assert len(response.json["data"]["recovery_codes"]) == 10
+    codes = response.json["data"]["recovery_codes"]
+    response = client.post("/auth/2fa/disable", json={"code": codes[0]}, headers=signed.headers)
+    assert response.status_code == 200
+    assert response.json["data"] is None
+
+
+def test_browser_mfa_token_is_refused_on_the_api(app, client):
+    from services import mfa_service
+
+    signed = signed_in_user(app, client)
+    with app.app_context():
+        browser_token = mfa_service.encode_mfa_token(signed.user_id, "browser")
+        assert mfa_service.verify_for_login(signed.user_id, "123456") is None
+    body = {"mfa_token": browser_token, "code": "123456"}
+    response = client.post("/api/v1/auth/mfa", json=body)
+    assert response.json["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_malformed_authorization_on_a_code_route(app, client):
+    response = client.post(
+        "/api/v1/auth/2fa/confirm", json={"code": "123456"}, headers={"Authorization": "Basic x"}
+    )
+    assert response.status_code == 401
