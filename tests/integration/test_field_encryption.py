@@ -138,3 +138,12 @@ def test_rotation_needs_a_single_column_primary_key(app):
     )
     with pytest.raises(EncryptionUnavailable, match="single-column primary key"):
         _primary_key(EncryptedColumn(table, table.c.secret))
+
+
+def test_keys_check_does_not_block_an_unmigrated_database(tmp_path):
+    from tests.apps import make_app
+
+    scratch = make_app(f"sqlite:///{tmp_path / 'empty.db'}")
+    result = scratch.test_cli_runner().invoke(args=["keys", "check"])
+    assert result.exit_code == 0
+    assert "not checked (OperationalError)" in result.output
