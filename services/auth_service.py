@@ -190,9 +190,8 @@ def _recording_failures(email: str | None, *, user_id: int | None = None) -> Ite
         details: dict[str, object] = {"reason": error.code}
         if email is not None:
             details["email"] = email
-        audit_service.record_alone(
-            audit_service.LOGIN_FAILED, actor_id=user_id, subject_id=user_id, details=details
-        )
+        # No actor: whoever tried is not known to be the account's owner.
+        audit_service.record_alone(audit_service.LOGIN_FAILED, subject_id=user_id, details=details)
         raise
 
 
