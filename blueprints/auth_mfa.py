@@ -101,10 +101,13 @@ def mfa_enroll() -> object:
 
 
 @bp.get("/2fa/setup")
-@endpoint(auth=True, errors=(401,), tags=TAGS)
-def mfa_setup_page() -> ResponseReturnValue:
-    """The QR code of the pending enrolment and the form to confirm it with a first code."""
-    return render_page(SETUP_PAGE)
+@endpoint(response=MfaEnrolment | None, auth=True, errors=(401, 503), tags=TAGS)
+def mfa_setup_page() -> object:
+    """The QR code of the pending enrolment and the form to confirm it with a first code
+    (JSON: the pending enrolment, or null when none waits for its first code)."""
+    if wants_html():
+        return render_page(SETUP_PAGE)
+    return mfa_service.pending_enrolment(current_principal().user)
 
 
 @bp.post("/2fa/confirm")

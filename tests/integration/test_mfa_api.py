@@ -167,6 +167,8 @@ def test_json_clients_of_the_auth_pages_get_the_api_answers(app, client):
     # Enrolling again before confirming replaces the secret.
     secret = client.post("/auth/2fa/enroll", headers=signed.headers).json["data"]["secret"]
     assert secret != first
+    pending = client.get("/auth/2fa/setup", headers=signed.headers).json["data"]
+    assert pending["secret"] == secret
     response = client.post(
         "/auth/2fa/confirm", json={"code": code_at(secret)}, headers=signed.headers
     )
@@ -175,6 +177,7 @@ def test_json_clients_of_the_auth_pages_get_the_api_answers(app, client):
     response = client.post("/auth/2fa/disable", json={"code": codes[0]}, headers=signed.headers)
     assert response.status_code == 200
     assert response.json["data"] is None
+    assert client.get("/auth/2fa/setup", headers=signed.headers).json["data"] is None
 
 
 def test_browser_mfa_token_is_refused_on_the_api(app, client):
