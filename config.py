@@ -22,6 +22,8 @@ ARGON2_MIN_SAFE_MEMORY_COST = 19 * 1024
 ARGON2_MIN_SAFE_TIME_COST = 2
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105 - refused in prod
 MAIL_BACKENDS = ("smtp", "console", "none")
+# A valid Fernet key anyone can read: development and testing only, refused elsewhere.
+DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="
 
 
 class ConfigError(Exception):
@@ -195,7 +197,12 @@ class Config:
         self.AWS_S3_BUCKET = env.optional("AWS_S3_BUCKET")
         self.SENTRY_DSN = env.optional("SENTRY_DSN")
         self.CLOUDWATCH_LOG_GROUP = env.optional("CLOUDWATCH_LOG_GROUP")
-        self.FIELD_ENCRYPTION_KEY = env.optional("FIELD_ENCRYPTION_KEY")
+        # Comma-separated Fernet keys, newest first (models/encrypted.py, `flask keys`).
+        self.FIELD_ENCRYPTION_KEY = env.optional(
+            "FIELD_ENCRYPTION_KEY", self._default_field_encryption_key()
+        )
+        self.MFA_TOKEN_SECONDS = env.integer("MFA_TOKEN_SECONDS", 300, minimum=30)
+        self.MFA_ISSUER = env.text("MFA_ISSUER", self.APP_NAME)
 
         self.ARGON2_TIME_COST = env.integer(
             "ARGON2_TIME_COST", self.DEFAULT_ARGON2_TIME_COST, minimum=1
@@ -250,6 +257,8 @@ class Config:
         self.RATELIMIT_FORGOT_PASSWORD = env.text("RATELIMIT_FORGOT_PASSWORD", "5/minute;20/hour")
         self.RATELIMIT_REGISTER = env.text("RATELIMIT_REGISTER", "10/minute;50/hour")
         self._read_legacy_api_settings(env)
+        # Wrong two-factor codes, per account (and the login per-address limit, per address).
+        self.RATELIMIT_MFA = env.text("RATELIMIT_MFA", "5/minute;20/hour")
 
         self.FLASK_HOST = env.text("FLASK_HOST", "127.0.0.1")
         self.FLASK_PORT = env.integer("FLASK_PORT", 5000, minimum=1)
@@ -331,6 +340,10 @@ class Config:
         """Development and testing run without secrets; other environments must set them."""
         return None
 
+    def _default_field_encryption_key(self) -> str | None:
+        """Development and testing encrypt with a fixed, public key; others must set theirs."""
+        return None
+
     def _read_operations_settings(self, env: Env) -> None:
         """Probes, logs, metrics and error reporting (docs/deployment.md)."""
         self.HEALTH_CHECK_TIMEOUT_SECONDS = env.integer(
@@ -400,6 +413,25 @@ class Config:
         problems.extend(self._mail_problems())
         if self.AUTH0_ISSUER_BASE_URL and not self.AUTH0_ISSUER_BASE_URL.startswith("https://"):
             problems.append("AUTH0_ISSUER_BASE_URL must use https outside development and tests")
+        problems.extend(self._encryption_problems())
+        return problems
+
+    def _encryption_problems(self) -> list[str]:
+        """FIELD_ENCRYPTION_KEY, when set, must be real Fernet keys, never the development one."""
+        from cryptography.fernet import Fernet
+
+        keys = [k.strip() for k in (self.FIELD_ENCRYPTION_KEY or "").split(",") if k.strip()]
+        problems: list[str] = []
+        for position, key in enumerate(keys, start=1):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                problems.append(
+                    f"FIELD_ENCRYPTION_KEY key #{position} is not a Fernet key (generate one: "
+                    "flask keys generate)"
+                )
+        if DEVELOPMENT_FIELD_ENCRYPTION_KEY in keys:
+            problems.append("FIELD_ENCRYPTION_KEY holds the public development key")
         return problems
 
     def _mail_problems(self) -> list[str]:
@@ -440,6 +472,9 @@ class DevelopmentConfig(Config):
 
     def _default_secret(self) -> str | None:
         return DEVELOPMENT_SECRET
+
+    def _default_field_encryption_key(self) -> str | None:
+        return DEVELOPMENT_FIELD_ENCRYPTION_KEY
 
 
 class TestingConfig(DevelopmentConfig):

@@ -88,6 +88,14 @@ class InvalidCredentials(AppError):
     status, code, default_message = 401, "INVALID_CREDENTIALS", "Invalid email or password"
 
 
+class InvalidMfaCode(AppError):
+    status, code, default_message = (
+        401,
+        "INVALID_MFA_CODE",
+        "The two-factor code is wrong or was already used",
+    )
+
+
 class Forbidden(AppError):
     status, code, default_message = 403, "FORBIDDEN", "You are not allowed to do this"
 

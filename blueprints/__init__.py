@@ -6,10 +6,12 @@ from flask import Flask
 
 from blueprints import (
     api,
+    api_audit,
     api_auth,
     api_users,
     auth,
     auth0_login,
+    auth_mfa,
     auth_recovery,
     health,
     main,
@@ -17,9 +19,9 @@ from blueprints import (
     v1_compat,
 )
 
-# api_auth and api_users add their routes to api.bp, auth_recovery and auth0_login to auth.bp,
-# when imported.
-ROUTE_MODULES = (api_auth, api_users, auth_recovery, auth0_login)
+# api_auth, api_users and api_audit add their routes to api.bp; auth_recovery, auth_mfa and
+# auth0_login to auth.bp, when imported.
+ROUTE_MODULES = (api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 

@@ -6,7 +6,7 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.endpoint import endpoint
-from blueprints.rate_limits import account_limit, address_limit, login_limits
+from blueprints.rate_limits import account_limit, address_limit, code_limits, login_limits
 from blueprints.security import current_principal
 from envelope import success
 from schemas.auth import (
@@ -19,8 +19,16 @@ from schemas.auth import (
     TokenPair,
     VerifyEmailRequest,
 )
+from schemas.mfa import (
+    MfaCodeRequest,
+    MfaEnrolment,
+    MfaLoginRequest,
+    MfaRequired,
+    MfaStatus,
+    RecoveryCodes,
+)
 from schemas.user import UserRead
-from services import auth_service
+from services import auth_service, mfa_service
 from services.session_service import IssuedTokens
 
 TAGS = ("auth",)
@@ -28,10 +36,60 @@ TAGS = ("auth",)
 
 @bp.post("/auth/login")
 @login_limits
-@endpoint(body=LoginRequest, response=TokenPair, errors=(401, 403, 429), tags=TAGS)
-def login(body: LoginRequest) -> IssuedTokens:
-    """Sign in with email and password; answers an access and a refresh token."""
+@endpoint(body=LoginRequest, response=TokenPair | MfaRequired, errors=(401, 403, 429), tags=TAGS)
+def login(body: LoginRequest) -> object:
+    """Sign in with email and password; answers an access and a refresh token.
+    With two-factor authentication on, answers `mfa_required` and an `mfa_token` instead:
+    finish with `POST /auth/mfa`."""
     return auth_service.login(email=body.email, password=body.password)
+
+
+@bp.post("/auth/mfa")
+@code_limits
+@endpoint(body=MfaLoginRequest, response=TokenPair, errors=(401, 403, 429), tags=TAGS)
+def login_mfa(body: MfaLoginRequest) -> IssuedTokens:
+    """Second sign-in step: the `mfa_token` from login and a code (app or recovery code)."""
+    return auth_service.complete_mfa_login(mfa_token=body.mfa_token, code=body.code)
+
+
+@bp.get("/auth/2fa")
+@endpoint(response=MfaStatus, auth=True, errors=(401,), tags=TAGS)
+def mfa_status() -> object:
+    """Whether two-factor authentication is on, and how many recovery codes are left."""
+    return mfa_service.status(current_principal().id)
+
+
+@bp.post("/auth/2fa/enroll")
+@endpoint(response=MfaEnrolment, auth=True, errors=(401, 409, 503), tags=TAGS)
+def mfa_enroll() -> object:
+    """Start enrolment: a new secret, its otpauth URI and QR code (inline SVG).
+    Nothing changes at sign-in until `/auth/2fa/confirm` accepts a first code."""
+    return auth_service.start_mfa_enrolment(principal=current_principal())
+
+
+@bp.post("/auth/2fa/confirm")
+@code_limits
+@endpoint(
+    body=MfaCodeRequest, response=RecoveryCodes, auth=True, errors=(401, 404, 409, 429), tags=TAGS
+)
+def mfa_confirm(body: MfaCodeRequest) -> object:
+    """Turn two-factor authentication on with a first code; answers ten recovery codes, once."""
+    codes = auth_service.confirm_mfa(principal=current_principal(), code=body.code)
+    return {"recovery_codes": codes}
+
+
+@bp.post("/auth/2fa/disable")
+@code_limits
+@endpoint(
+    body=MfaCodeRequest,
+    auth=True,
+    errors=(401, 404, 429),
+    message="Two-factor authentication disabled",
+    tags=TAGS,
+)
+def mfa_disable(body: MfaCodeRequest) -> None:
+    """Turn two-factor authentication off with a code from the app or a recovery code."""
+    auth_service.disable_mfa(principal=current_principal(), code=body.code)
 
 
 @bp.post("/auth/refresh")

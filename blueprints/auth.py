@@ -7,13 +7,13 @@ the session cookie, API clients by it or by a Bearer token (blueprints/security.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, session
+from flask import Blueprint, Response, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import generate_csrf
 
 from blueprints.endpoint import endpoint
 from blueprints.pages import form_page, redirect_after_sign_in, render_page, see_other, wants_html
-from blueprints.rate_limits import address_limit, login_limits
+from blueprints.rate_limits import MFA_PENDING_KEY, address_limit, login_limits
 from blueprints.security import (
     SESSION_KEY,
     authenticated_by_cookie,
@@ -22,9 +22,12 @@ from blueprints.security import (
     signed_in_session_id,
     start_browser_session,
 )
+from envelope import success
 from schemas.auth import LoginRequest, PasswordChangeRequest, ProfileUpdate, RegisterRequest
+from schemas.mfa import MfaRequired
 from schemas.user import UserRead, UserUpdate
 from services import auth0_service, auth_service, user_service
+from services.auth_service import MfaChallenge
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 TAGS = ("browser",)
@@ -59,10 +62,14 @@ def login_page() -> ResponseReturnValue:
 )
 def login(body: LoginRequest) -> object:
     """Sign in with email and password: starts a session (cookie), answers the user.
-    A new session id every time; the CSRF token to use next is in the `X-CSRFToken` header."""
+    A new session id every time; the CSRF token to use next is in the `X-CSRFToken` header.
+    With two-factor authentication on, answers `mfa_required`: post the code to
+    `/auth/login/mfa`."""
     principal = auth_service.login_browser(
         email=body.email, password=body.password, replaces_session_id=signed_in_session_id()
     )
+    if isinstance(principal, MfaChallenge):
+        return ask_for_second_factor(principal)
     start_browser_session(principal)
     if wants_html():
         flash(f"Welcome back, {principal.user.name}.", "success")
@@ -76,6 +83,17 @@ def auth0_logout_redirect() -> str | None:
     if not session.get(SIGNED_IN_WITH_AUTH0) or not auth0_service.browser_enabled():
         return None
     return auth0_service.logout_url(auth0_service.public_url("auth.login_page"))
+
+
+def ask_for_second_factor(challenge: MfaChallenge) -> ResponseReturnValue:
+    """Keep the pending sign-in in the cookie and ask for the code (a page, or JSON)."""
+    session[MFA_PENDING_KEY] = challenge.mfa_token
+    if wants_html():
+        next_path = request.args.get("next")
+        target = url_for("auth.login_mfa_page", next=next_path) if next_path else None
+        return redirect(target or url_for("auth.login_mfa_page"), 303)
+    data = MfaRequired.model_validate(challenge, from_attributes=True).model_dump(mode="json")
+    return success(data, message="Enter your two-factor code at /auth/login/mfa")
 
 
 @bp.get("/logout")

@@ -28,7 +28,7 @@ from errors import AppError, ValidationError, wants_json
 
 ENDPOINT_SPEC_ATTRIBUTE = "endpoint_spec"
 FORM_MIMETYPE = "application/x-www-form-urlencoded"
-SECRET_FIELDS = frozenset({"password", "current_password", "new_password"})
+SECRET_FIELDS = frozenset({"password", "current_password", "new_password", "code"})
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response, current_app, request, session
 
+from blueprints.security import bearer_token
+from errors import AppError
 from extensions import account_key, limiter
+from services import mfa_service, token_service
+
+MFA_PENDING_KEY = "mfa_pending"
 
 FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
 
@@ -43,3 +48,42 @@ def address_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Ca
 def account_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Every request counts, per account named in the body."""
     return limiter.limit(configured(setting), key_func=account_key, scope=scope)
+
+
+def code_subject_key() -> str:
+    """Rate-limit key for two-factor codes: the pending sign-in's user (from its mfa_token, or the
+    browser's pending sign-in), else the Bearer caller's token, else the client address."""
+    body = request.get_json(silent=True) if request.is_json else None
+    token = body.get("mfa_token") if isinstance(body, dict) else None
+    if isinstance(token, str):
+        return f"mfa-user:{_token_user(token, 'api')}"
+    pending = session.get(MFA_PENDING_KEY)
+    if isinstance(pending, str):
+        return f"mfa-user:{_token_user(pending, 'browser')}"
+    try:
+        bearer = bearer_token()
+    except AppError:
+        bearer = None
+    if bearer:
+        return f"mfa-token:{token_service.hash_token(bearer)[:32]}"
+    return f"mfa-addr:{request.remote_addr}"
+
+
+def _token_user(token: str, kind: str) -> str:
+    try:
+        return str(mfa_service.decode_mfa_token(token, kind))
+    except AppError:
+        return "-"  # an invalid or expired token: the view refuses it
+
+
+def code_limits(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrong two-factor codes per client address and per account."""
+    view = limiter.limit(
+        configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=failed_attempt, scope="mfa-addr"
+    )(view)
+    return limiter.limit(
+        configured("RATELIMIT_MFA"),
+        key_func=code_subject_key,
+        deduct_when=failed_attempt,
+        scope="mfa-account",
+    )(view)

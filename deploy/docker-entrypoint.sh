@@ -9,4 +9,10 @@ if [ "${RUN_MIGRATIONS:-true}" = "true" ]; then
     flask db upgrade
 fi
 
+# Refuse to start when encrypted fields exist and FIELD_ENCRYPTION_KEY cannot open them
+# (docs/decisions/0060-2fa-encryption-audit.md). CHECK_FIELD_KEYS=false skips it.
+if [ "${CHECK_FIELD_KEYS:-true}" = "true" ]; then
+    flask keys check
+fi
+
 exec "$@"

@@ -1,12 +1,15 @@
 """SQLAlchemy models. Importing this package registers every model on `db.metadata`."""
 
 from models.action_token import ActionToken, TokenPurpose
+from models.audit_event import AuditEvent
 from models.auth_session import AuthSession, RefreshToken
 from models.base import Base, Model, db, utcnow
+from models.mfa import UserMfa
 from models.user import Role, User
 
 __all__ = [
     "ActionToken",
+    "AuditEvent",
     "AuthSession",
     "Base",
     "Model",
@@ -14,6 +17,7 @@ __all__ = [
     "Role",
     "TokenPurpose",
     "User",
+    "UserMfa",
     "db",
     "utcnow",
 ]

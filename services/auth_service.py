@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -15,6 +17,7 @@ from errors import (
     EmailDeliveryError,
     EmailTaken,
     InvalidCredentials,
+    InvalidMfaCode,
     InvalidToken,
     NotFound,
     ValidationError,
@@ -22,9 +25,11 @@ from errors import (
 from models import AuthSession, Role, TokenPurpose, User, db, utcnow
 from services import (
     action_token_service,
+    audit_service,
     auth0_service,
     cache_service,
     email_service,
+    mfa_service,
     password_service,
     session_service,
     token_service,
@@ -175,24 +180,109 @@ def authenticate_browser_session(session_id: str) -> Principal | None:
     return None if user is None else Principal.of(user, session_id)
 
 
-@transactional
-def login(*, email: str, password: str, kind: str = "api") -> IssuedTokens:
-    """Check the password and open a sign-in session. Unknown emails cost one hash too."""
-    user = _check_credentials(email=email, password=password)
+@dataclass(frozen=True)
+class MfaChallenge:
+    """The password was right; a second factor is needed: finish with the token and a code."""
+
+    mfa_token: str
+    expires_in: int
+    mfa_required: bool = True
+
+
+API = "api"
+
+
+def login(*, email: str, password: str, kind: str = API) -> IssuedTokens | MfaChallenge:
+    """Check the password and open a sign-in session, or ask for the second factor.
+
+    Unknown emails cost one hash too. A failure is recorded in the audit trail on its own.
+    """
+    with _recording_failures(email):
+        user = _check_credentials(email=email, password=password)
+        if mfa_service.is_enabled(user.id):
+            return _challenge(user, kind)
+        return _open_api_session(user, kind=kind, mfa=False)
+
+
+def complete_mfa_login(*, mfa_token: str, code: str) -> IssuedTokens:
+    """Second step of an API sign-in: a valid mfa_token and a right code answer the tokens."""
+    user_id = mfa_service.decode_mfa_token(mfa_token, API)
+    with _recording_failures(None, user_id=user_id):
+        user = _check_second_factor(user_id, code)
+        return _open_api_session(user, kind=API, mfa=True)
+
+
+def login_browser(
+    *, email: str, password: str, replaces_session_id: str | None = None
+) -> Principal | MfaChallenge:
+    """Check the password and open a browser session (no tokens); the one it replaces ends.
+    With 2FA on, answer the challenge instead (`complete_browser_mfa` finishes)."""
+    with _recording_failures(email):
+        user = _check_credentials(email=email, password=password)
+        if mfa_service.is_enabled(user.id):
+            return _challenge(user, BROWSER)
+        return _open_browser_session(user, replaces_session_id, mfa=False)
+
+
+def complete_browser_mfa(
+    *, mfa_token: str, code: str, replaces_session_id: str | None = None
+) -> Principal:
+    """Second step of a browser sign-in."""
+    user_id = mfa_service.decode_mfa_token(mfa_token, BROWSER)
+    with _recording_failures(None, user_id=user_id):
+        user = _check_second_factor(user_id, code)
+        return _open_browser_session(user, replaces_session_id, mfa=True)
+
+
+@contextmanager
+def _recording_failures(email: str | None, *, user_id: int | None = None) -> Iterator[None]:
+    """One unit of work; when sign-in fails, the failure is recorded in a transaction of its own
+    (the failed one rolled back). The email is recorded, never the password or the code."""
+    try:
+        with unit_of_work():
+            yield
+    except (InvalidCredentials, AccountDisabled, InvalidMfaCode) as error:
+        if user_id is None and email is not None:
+            known = user_service.get_by_email(email)
+            user_id = known.id if known else None
+        details: dict[str, object] = {"reason": error.code}
+        if email is not None:
+            details["email"] = email
+        # No actor: whoever tried is not known to be the account's owner.
+        audit_service.record_alone(audit_service.LOGIN_FAILED, subject_id=user_id, details=details)
+        raise
+
+
+def _challenge(user: User, kind: str) -> MfaChallenge:
+    return MfaChallenge(
+        mfa_token=mfa_service.encode_mfa_token(user.id, kind),
+        expires_in=current_app.config["MFA_TOKEN_SECONDS"],
+    )
+
+
+def _check_second_factor(user_id: int, code: str) -> User:
+    user = user_service.find(user_id)
+    if user is None:
+        raise InvalidToken()
+    if not user.is_active:
+        raise AccountDisabled()
+    if mfa_service.verify_for_login(user_id, code) is None:
+        raise InvalidMfaCode()
+    return user
+
+
+def _open_api_session(user: User, *, kind: str, mfa: bool) -> IssuedTokens:
     session = session_service.open_session(user, kind=kind)
+    _record_login(user, kind, mfa)
     db.session.flush()
     return session_service.issue_tokens(user, session.id)
 
 
-@transactional
-def login_browser(
-    *, email: str, password: str, replaces_session_id: str | None = None
-) -> Principal:
-    """Check the password and open a browser session (no tokens); the one it replaces ends."""
-    user = _check_credentials(email=email, password=password)
+def _open_browser_session(user: User, replaces_session_id: str | None, *, mfa: bool) -> Principal:
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
     session = session_service.open_session(user, kind=BROWSER)
+    _record_login(user, BROWSER, mfa)
     return Principal.of(user, session.id)
 
 
@@ -220,8 +310,17 @@ def _check_credentials(*, email: str, password: str) -> User:
         raise AccountDisabled()
     if user.password_hash and password_service.needs_rehash(user.password_hash):
         user.password_hash = password_service.hash_password(password)
-    user.last_login_at = utcnow()
     return user
+
+
+def _record_login(user: User, kind: str, mfa: bool) -> None:
+    user.last_login_at = utcnow()
+    audit_service.record(
+        audit_service.LOGIN_SUCCEEDED,
+        actor_id=user.id,
+        subject_id=user.id,
+        details={"kind": kind, "mfa": mfa},
+    )
 
 
 def refresh(*, refresh_token: str) -> IssuedTokens:
@@ -237,6 +336,11 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
         reused = stored.used_at is not None or not session_service.claim_refresh_token(stored)
         if reused:
             session_service.revoke_session(session.id, reason=session_service.REVOKED_REUSE)
+            audit_service.record(
+                audit_service.REFRESH_TOKEN_REUSED,
+                subject_id=user.id,
+                details={"session_revoked": True},
+            )
         elif user.is_active and not user.is_deleted:
             return session_service.issue_tokens(user, session.id)
     if reused:
@@ -248,6 +352,7 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
 def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
     """End the caller's session; a refresh token of another of their sessions ends that too."""
     session_service.revoke_session(principal.session_id, reason=session_service.REVOKED_LOGOUT)
+    audit_service.record(audit_service.LOGOUT, actor_id=principal.id, subject_id=principal.id)
     if refresh_token:
         stored = session_service.find_refresh_token(refresh_token)
         session = db.session.get(AuthSession, stored.session_id) if stored else None
@@ -285,6 +390,7 @@ def change_password(
         reason=session_service.REVOKED_PASSWORD_CHANGE,
         keep_session_id=None if rotate_session else principal.session_id,
     )
+    audit_service.record(audit_service.PASSWORD_CHANGED, actor_id=user.id, subject_id=user.id)
     if not rotate_session:
         return principal
     session = session_service.open_session(user, kind=BROWSER)
@@ -365,6 +471,7 @@ def reset_password(
     password_service.check_password(password, email=user.email, policy=password_policy)
     user.password_hash = password_service.hash_password(password)
     session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
+    audit_service.record(audit_service.PASSWORD_RESET, actor_id=user.id, subject_id=user.id)
 
 
 def send_verification(*, user: User) -> None:
@@ -381,6 +488,12 @@ def verify_email(*, token: str) -> User:
     """Mark the address a verification token was sent to as verified."""
     user = action_token_service.consume(token, TokenPurpose.VERIFY_EMAIL)
     user.email_verified = True
+    audit_service.record(
+        audit_service.EMAIL_VERIFIED,
+        actor_id=user.id,
+        subject_id=user.id,
+        details={"email": user.email},
+    )
     return user
 
 
@@ -391,3 +504,21 @@ def _issue_verification_token(user: User) -> str:
 
 def _deliver_verification(user: User, token: str) -> None:
     email_service.send_verification_email(to=user.email, name=user.name, token=token)
+
+
+@transactional
+def start_mfa_enrolment(*, principal: Principal) -> mfa_service.Enrolment:
+    """A new TOTP secret for the caller, to confirm with a first code."""
+    return mfa_service.start_enrolment(principal.user)
+
+
+@transactional
+def confirm_mfa(*, principal: Principal, code: str) -> list[str]:
+    """Turn 2FA on with a first code; answers the recovery codes (shown once)."""
+    return mfa_service.confirm_enrolment(principal.user, code)
+
+
+@transactional
+def disable_mfa(*, principal: Principal, code: str) -> None:
+    """Turn 2FA off with a code from the app or a recovery code."""
+    mfa_service.disable(principal.user, code)

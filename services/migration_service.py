@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from services import audit_service
 from services.mongo_import.export import ExportReport, export_users
 from services.mongo_import.mapping import UserMapping
 from services.mongo_import.report import ImportReport
@@ -59,7 +60,24 @@ def import_mongo(
             batch_size=batch_size,
             pending_users=report.accepted_ids if dry_run else (),
         )
+    if not dry_run:
+        _record_import(users_path, report)
     return report
+
+
+def _record_import(users_path: Path, report: ImportReport) -> None:
+    """One audit event per import run that wrote (counts only, never a record's content)."""
+    details = {
+        "source": users_path.name,
+        "read": report.read,
+        "inserted": report.inserted,
+        "updated": report.updated,
+        "unchanged": report.unchanged,
+        "rejected": len(report.rejected),
+        "conflicts": len(report.conflicts),
+        "tokens_imported": report.tokens.imported if report.tokens else 0,
+    }
+    audit_service.record_alone(audit_service.DATA_IMPORTED, details=details)
 
 
 def export_mongo(

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Row, UnaryExpression, and_, func, or_, sel
 from errors import EmailTaken, NotFound, ValidationError
 from models import Role, User, db
 from schemas.user import UserCreate, UserListQuery, UserUpdate
-from services import cache_service, password_service, policy, session_service
+from services import audit_service, cache_service, password_service, policy, session_service
 from services.base_service import read_only, transactional
 from services.password_service import PasswordPolicy
 from services.policy import Actor
@@ -296,8 +296,24 @@ def _update(
         session_service.revoke_user_sessions(
             target.id, reason=session_service.REVOKED_PASSWORD_CHANGE, keep_session_id=keep
         )
-    if changes.role is not None:
+        audit_service.record(
+            audit_service.PASSWORD_CHANGED, actor_id=actor.id, subject_id=target.id
+        )
+    if changes.role is not None and changes.role != target.role:
+        audit_service.record(
+            audit_service.USER_ROLE_CHANGED,
+            actor_id=actor.id,
+            subject_id=target.id,
+            details={"from": target.role, "to": changes.role},
+        )
         target.role = changes.role
+    if changes.is_active is not None and changes.is_active != target.is_active:
+        audit_service.record(
+            audit_service.USER_ACTIVE_CHANGED,
+            actor_id=actor.id,
+            subject_id=target.id,
+            details={"is_active": changes.is_active},
+        )
     if changes.is_active is not None:
         target.is_active = changes.is_active
         if not changes.is_active:
@@ -325,4 +341,5 @@ def _delete(*, actor: Actor, user_id: int) -> None:
     target, admins = lock_for_admin_check(user_id)
     policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
     target.mark_deleted(by_user_id=actor.id)
+    audit_service.record(audit_service.USER_DELETED, actor_id=actor.id, subject_id=target.id)
     session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)

@@ -26,6 +26,7 @@ from schemas.v1_compat import (
     TokenQuery,
 )
 from services import auth_service, password_service
+from services.auth_service import MfaChallenge
 
 
 @bp.post("/auth/register")
@@ -52,6 +53,10 @@ def login() -> ResponseReturnValue:
     body = given.model(LoginBody, request_body())
     given.check()
     tokens = auth_service.login(email=body.email, password=body.password)
+    if isinstance(tokens, MfaChallenge):
+        # The old contract has no second step; never let it skip the second factor.
+        message = "Two-factor authentication is on for this account: sign in through /api/v1"
+        return jsonify({"code": 401, "message": message}), 401
     return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)})
 
 

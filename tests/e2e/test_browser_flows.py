@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from models import utcnow
 from tests.e2e.conftest import BrowserErrors, LiveServer, screenshot
 from tests.factories import PASSWORD, create_user
 from tests.mail_server import SMTPServer, first_link
@@ -221,4 +223,38 @@ def test_api_docs_page_works_under_the_content_security_policy(
     expect(page.locator(".swagger-ui .info .title")).to_be_visible()
     expect(page.locator(".opblock").first).to_be_visible()
     screenshot(page, "18-api-docs")
+    assert browser_errors.unexpected() == []
+
+
+def totp_code(secret: str, offset: int = 0) -> str:
+    totp = pyotp.TOTP(secret)
+    return totp.generate_otp(totp.timecode(utcnow()) + offset)
+
+
+def test_two_factor_turned_on_then_asked_at_sign_in(
+    page: Page, browser_errors: BrowserErrors, live_server: LiveServer, live_app
+) -> None:
+    create_user(live_app, email="ada@example.com")
+    sign_in(page, "ada@example.com", PASSWORD)
+    expect(page).to_have_url(re.compile(r"/auth/profile$"))
+    page.get_by_role("button", name="Turn on two-factor authentication").click()
+    expect(page).to_have_url(re.compile(r"/auth/2fa/setup$"))
+    expect(page.locator(".qr-code svg")).to_be_visible()
+    screenshot(page, "16-two-factor-setup")
+    secret = page.locator("code.secret").inner_text()
+    page.get_by_label("First code from the app").fill(totp_code(secret))
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.locator(".recovery-codes li")).to_have_count(10)
+    screenshot(page, "17-recovery-codes")
+
+    page.goto("/auth/profile")
+    page.locator(".site-header").get_by_role("button", name="Sign out").click()
+    sign_in(page, "ada@example.com", PASSWORD)
+    expect(page).to_have_url(re.compile(r"/auth/login/mfa$"))
+    page.get_by_label("Code").fill(totp_code(secret, 1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(re.compile(r"/auth/profile$"))
+    expect(page.locator("#events-title")).to_be_visible()
+    expect(page.locator("table.events")).to_contain_text("mfa.enabled")
+    screenshot(page, "18-signed-in-with-two-factor")
     assert browser_errors.unexpected() == []
