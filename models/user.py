@@ -48,6 +48,9 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     email_verified: Mapped[bool] = mapped_column(default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # Set whenever every token of the user is revoked (password change or reset, deactivation,
+    # deletion): tokens the old Node.js service issued before it have no session here to revoke.
+    tokens_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The Node.js service's `_id`: kept for imported users, fresh for new ones (the `/v1` user id).
     legacy_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_object_id)
     # Source fields without a column, verbatim as canonical Extended JSON (nothing is dropped).

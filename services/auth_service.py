@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, select
+from sqlalchemy import exists, or_, select
 
 from errors import (
     AccountDisabled,
@@ -114,9 +114,9 @@ LEGACY_ACCESS_SESSION = "legacy-access"
 def authenticate_legacy_access_token(token: str) -> Principal:
     """Verify an access token the old Node.js service signed, or raise INVALID_TOKEN.
 
-    Its `sub` is the user's `legacy_id`; the user must be live and active, and no session of
-    theirs may have been revoked since the token was issued (logout, password reset or change,
-    delete): the old tokens have no session here, so any revocation ends them.
+    Its `sub` is the user's `legacy_id`; the user must be live and active, with no user-wide
+    revocation (`tokens_revoked_at`: password change or reset, deactivation) and no session of
+    theirs revoked (logout) since the token was issued: old tokens have no session here.
     """
     claims = token_service.decode_legacy_access_token(token)
     revoked_since = exists().where(
@@ -128,6 +128,7 @@ def authenticate_legacy_access_token(token: str) -> Principal:
                 User.legacy_id == claims.legacy_id,
                 User.deleted_at.is_(None),
                 User.is_active.is_(True),
+                or_(User.tokens_revoked_at.is_(None), User.tokens_revoked_at < claims.issued_at),
                 ~revoked_since,
             )
         ).first()

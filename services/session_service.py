@@ -99,10 +99,19 @@ def revoke_user_sessions(user_id: int, *, reason: str, keep_session_id: str | No
     )
     if keep_session_id is not None:
         statement = statement.where(AuthSession.id != keep_session_id)
+    now = utcnow()
     revoked = db.session.scalars(
-        statement.values(revoked_at=utcnow(), revoked_reason=reason)
+        statement.values(revoked_at=now, revoked_reason=reason)
         .returning(AuthSession.id)
         .execution_options(synchronize_session=False)
     ).all()
+    if keep_session_id is None:
+        # Every token of the user ends, session or not (old-service tokens have none).
+        db.session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(tokens_revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
     # Before the commit: a reader that still sees the old rows cannot re-vouch for them.
     cache_service.forget_sessions(list(revoked))

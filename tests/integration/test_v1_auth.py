@@ -263,6 +263,24 @@ def test_old_access_tokens_die_when_the_user_changes_the_password(app, client, t
         assert me(client, headers).status_code == 401
 
 
+def test_old_access_tokens_of_a_user_without_sessions_die_with_a_password_reset(
+    app, client, mail_app, smtp_server
+):
+    user = create_user(app)
+    legacy_id = legacy_id_of(app, user.id)
+    headers = {"Authorization": f"Bearer {old_access_token(legacy_id)}"}
+    with configured(app, LEGACY_JWT_SECRET=OLD_JWT_SECRET):
+        assert me(client, headers).status_code == 204
+        client.post("/api/v1/auth/forgot-password", json={"email": user.email})
+        link = first_link(smtp_server.messages[-1], "/auth/reset-password")
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        reset = client.post(
+            "/api/v1/auth/reset-password", json={"token": token, "password": PASSWORD + "-new"}
+        )
+        assert reset.status_code == 200
+        assert me(client, headers).status_code == 401
+
+
 def test_old_access_tokens_die_when_the_user_is_deleted(app, client):
     legacy_id = legacy_id_of(app, create_user(app).id)
     headers = {"Authorization": f"Bearer {old_access_token(legacy_id)}"}
