@@ -27,17 +27,31 @@ def failed_attempt(response: Response) -> bool:
     return response.status_code in FAILED_ATTEMPT_STATUSES
 
 
-def login_limits(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Failed logins per client address and per account."""
-    view = limiter.limit(
-        configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=failed_attempt, scope="login-addr"
-    )(view)
-    return limiter.limit(
-        configured("RATELIMIT_LOGIN_PER_ACCOUNT"),
-        key_func=account_key,
-        deduct_when=failed_attempt,
-        scope="login-account",
-    )(view)
+def failed_attempt_limits(
+    *, subject_setting: str, subject_key: Callable[[], str], scope: str
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Failed attempts (401/403) counted per client address and per subject (an account)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        view = limiter.limit(
+            configured("RATELIMIT_LOGIN_PER_ADDRESS"),
+            deduct_when=failed_attempt,
+            scope=f"{scope}-addr",
+        )(view)
+        return limiter.limit(
+            configured(subject_setting),
+            key_func=subject_key,
+            deduct_when=failed_attempt,
+            scope=f"{scope}-account",
+        )(view)
+
+    return decorate
+
+
+# Failed logins per client address and per account.
+login_limits = failed_attempt_limits(
+    subject_setting="RATELIMIT_LOGIN_PER_ACCOUNT", subject_key=account_key, scope="login"
+)
 
 
 def address_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -76,14 +90,7 @@ def _token_user(token: str, kind: str) -> str:
         return "-"  # an invalid or expired token: the view refuses it
 
 
-def code_limits(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Wrong two-factor codes per client address and per account."""
-    view = limiter.limit(
-        configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=failed_attempt, scope="mfa-addr"
-    )(view)
-    return limiter.limit(
-        configured("RATELIMIT_MFA"),
-        key_func=code_subject_key,
-        deduct_when=failed_attempt,
-        scope="mfa-account",
-    )(view)
+# Wrong two-factor codes per client address and per pending sign-in (or caller).
+code_limits = failed_attempt_limits(
+    subject_setting="RATELIMIT_MFA", subject_key=code_subject_key, scope="mfa"
+)
