@@ -48,5 +48,5 @@ bench: $(VENV)/.perf-installed
 bench-micro: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q
 
-$(VENV)/.perf-installed: requirements-perf.txt $(VENV)/bin/python
-	$(BIN)/pip install -q -r requirements-perf.txt && touch $@ $(VENV)/.dev-installed $(VENV)/.runtime-installed
+$(VENV)/.perf-installed: requirements-perf.txt $(VENV)/.dev-installed
+	$(BIN)/pip install -q -r requirements-perf.txt && touch $@

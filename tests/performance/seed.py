@@ -13,6 +13,7 @@ from pathlib import Path
 import jwt
 import psycopg
 from argon2 import PasswordHasher
+from bson import ObjectId
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,7 +59,8 @@ def seed_users(database_url: str, count: int, password_hash: str) -> None:
     now = datetime.now(UTC)
     with psycopg.connect(database_url) as conn, conn.cursor() as cur:
         columns = (
-            "email, name, password_hash, role, is_active, email_verified, created_at, updated_at"
+            "email, name, password_hash, role, is_active, email_verified, created_at, updated_at,"
+            " legacy_id"
         )
         with cur.copy(f"COPY users ({columns}) FROM STDIN") as copy:
             for i in range(1, count + 1):
@@ -73,6 +75,7 @@ def seed_users(database_url: str, count: int, password_hash: str) -> None:
                         True,
                         now,
                         now,
+                        str(ObjectId()),
                     )
                 )
         cur.execute("ANALYZE users")
