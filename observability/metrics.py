@@ -122,5 +122,6 @@ def register_metrics(app: Flask) -> None:
             IN_FLIGHT.dec()
 
     with app.app_context():
-        _track_pool(db.engine)
+        for engine in db.engines.values():
+            _track_pool(engine)
     app.register_blueprint(bp)

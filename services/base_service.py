@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from config import READS_BIND
 from errors import Conflict
 from models.base import db
 
@@ -73,10 +74,20 @@ def read_only() -> Iterator[Connection]:
     (BEGIN, SELECT, ROLLBACK). Never write through it; reads needing one snapshot use a
     unit of work.
     """
-    engine = db.engine
+    with reads_engine().connect() as connection:
+        yield connection
+
+
+def reads_engine() -> Engine:
+    """The engine of `read_only`: the autocommit pool (`config.READS_BIND`) where the database
+    has one, else the main engine switched to autocommit per connection (SQLite)."""
+    engines = db.engines
+    reads = engines.get(READS_BIND)
+    if reads is not None:
+        return reads
+    engine = engines[None]
     autocommit = _autocommit_engines.get(engine)
     if autocommit is None:
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         _autocommit_engines[engine] = autocommit
-    with autocommit.connect() as connection:
-        yield connection
+    return autocommit

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import Flask
+from sqlalchemy import event
 
 from app import create_app
+from models import db
 
 
 def make_app(database_url: str, **overrides: object) -> Flask:
@@ -22,3 +26,30 @@ def make_app(database_url: str, **overrides: object) -> Flask:
             os.environ["TEST_DATABASE_URL"] = previous
     application.config.update(overrides)
     return application
+
+
+def dispose_engines(application: Flask) -> None:
+    """Close every pooled connection of `application` (the main engine and the reads pool)."""
+    with application.app_context():
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@contextmanager
+def count_queries(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL statements `app` sends inside the block."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    with app.app_context():
+        engines = list(db.engines.values())  # the main engine and, on PostgreSQL, the reads pool
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 from extensions import limiter
 from models import db
-from tests.apps import make_app
+from tests.apps import dispose_engines, make_app
 from tests.databases import TestDatabase, worker_database
 
 pytest_plugins = ["tests.mail_server"]
@@ -41,8 +41,7 @@ def app(database: TestDatabase) -> Iterator[Flask]:
     with application.app_context():
         upgrade()
     yield application
-    with application.app_context():
-        db.engine.dispose()
+    dispose_engines(application)
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from models import db
-from tests.apps import make_app
+from tests.apps import dispose_engines, make_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,8 +36,7 @@ def throwaway_app(database_url: str, **overrides: object) -> Iterator[Flask]:
     try:
         yield application
     finally:
-        with application.app_context():
-            db.engine.dispose()
+        dispose_engines(application)
 
 
 def wait_for_http(

@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
 from models import db
-from tests.apps import make_app
+from tests.apps import dispose_engines, make_app
 from tests.databases import worker_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -18,8 +18,7 @@ def scratch_app(worker_id, tmp_path):
     with worker_database(f"mig_{worker_id}", tmp_path) as scratch:
         application = make_app(scratch.url)
         yield application
-        with application.app_context():
-            db.engine.dispose()
+        dispose_engines(application)
 
 
 def table_names():

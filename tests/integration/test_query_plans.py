@@ -6,28 +6,32 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from models import AuthSession, RefreshToken, User, db
 from services import user_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres_only]
 
+PAGE = {"name": None, "needle": None, "role": None, "is_active": None, "limit": 20, "offset": 40}
+COUNT, LIST_PAGE = user_service.list_statements(
+    user_service.ListShape(False, False, False, False, (("id", False),))
+)
+_, BY_NAME = user_service.list_statements(
+    user_service.ListShape(False, False, False, False, (("name", False),))
+)
+# The services' own statements where they are prebuilt, with their parameters bound.
 QUERIES = {
-    "user by id": select(*user_service.READ_COLUMNS).where(User.id == 5, User.deleted_at.is_(None)),
+    "user by id": user_service.USER_BY_ID.params(user_id=5),
     "user by email": select(User).where(User.email == "a@example.com", User.deleted_at.is_(None)),
     "token check": select(User.role)
     .join(AuthSession, AuthSession.user_id == User.id)
     .where(AuthSession.id == "abc", AuthSession.revoked_at.is_(None), User.id == 5),
-    "list page": select(*user_service.READ_COLUMNS)
-    .where(User.deleted_at.is_(None))
-    .order_by(User.id)
-    .limit(20)
-    .offset(40),
+    "list page": LIST_PAGE.params(PAGE),
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),
-    "sorted by name": select(User.id).order_by(User.name, User.id).limit(20),
-    "count": select(func.count()).select_from(User).where(User.deleted_at.is_(None)),
+    "sorted by name": BY_NAME.params(PAGE),
+    "count": COUNT,
 }
 
 

@@ -12,9 +12,8 @@ import pytest
 import redis
 from flask import Flask
 
-from models import db
 from services import cache_service
-from tests.apps import make_app
+from tests.apps import count_queries, dispose_engines, make_app
 from tests.factories import PASSWORD, create_user, login, signed_in_user
 from tests.processes import app_server
 
@@ -46,9 +45,7 @@ def cached_app(app: Flask, database, prefix: str, monkeypatch) -> Iterator[Flask
     monkeypatch.setenv("RATELIMIT_KEY_PREFIX", f"{prefix}rl")
     application = make_app(database.url)
     yield application
-    with application.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose_engines(application)
 
 
 def user_ids(base: str, headers: dict[str, str]) -> int:
@@ -106,7 +103,6 @@ def test_a_cached_caller_costs_no_query(cached_app, prefix):
     assert client.get(url, headers=member.headers).status_code == 200  # fills the cache
     store = redis.Redis.from_url(REDIS_URL)
     assert store.get(f"{prefix}auth:u:{member.user_id}") == b"user"
-    from tests.integration.test_query_counts import count_queries
 
     with count_queries(cached_app) as statements:
         assert client.get(url, headers=member.headers).status_code == 200

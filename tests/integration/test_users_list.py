@@ -1,9 +1,8 @@
 """Listing users: pagination, sorting, search, filters, validation (contract §4)."""
 
 import pytest
-from sqlalchemy import event
 
-from models import db
+from tests.apps import count_queries
 from tests.factories import create_user, signed_in_user
 
 pytestmark = pytest.mark.integration
@@ -66,9 +65,15 @@ def test_search_is_case_insensitive_over_email_and_name(client, admin, people):
     assert [u["name"] for u in by_email] == ["Alan Turing"]
 
 
-def test_search_treats_wildcards_literally(client, admin, people):
+def test_search_treats_wildcards_literally(app, client, admin, people):
     assert listing(client, admin, "?q=%25")["items"] == []
     assert listing(client, admin, "?q=_")["items"] == []
+    assert listing(client, admin, "?q=/")["items"] == []
+    create_user(app, name="Half/Half 100%_off")
+    for needle in ("f/h", "100%25_", "/HALF 1"):
+        assert [u["name"] for u in listing(client, admin, f"?q={needle}")["items"]] == [
+            "Half/Half 100%_off"
+        ]
 
 
 def test_filters(client, admin, people):
@@ -112,18 +117,8 @@ def test_deleted_users_are_not_listed(client, admin, people):
 
 
 def test_a_page_costs_one_query_for_rows_and_one_for_the_count(app, client, admin, people):
-    statements = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with count_queries(app) as statements:
         listing(client, admin, "?sort=-created_at&q=a")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    statements = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     # one to authenticate the token (user + session), one count, one page
     assert len(statements) == 3, statements

@@ -4,7 +4,7 @@ import pytest
 
 from errors import Conflict
 from models import User, db
-from services.base_service import transactional, unit_of_work
+from services.base_service import read_only, reads_engine, transactional, unit_of_work
 
 pytestmark = pytest.mark.unit
 
@@ -56,3 +56,29 @@ def test_nested_units_join_the_outer_one(app):
         assert count_users() == 0
         add("c@example.com")
         assert count_users() == 1
+
+
+def driver_autocommit(connection):
+    driver = connection.connection.driver_connection
+    if connection.dialect.name == "postgresql":
+        return driver.autocommit
+    return driver.isolation_level is None  # sqlite3's autocommit
+
+
+def test_single_statement_reads_run_in_autocommit(app):
+    """No BEGIN/ROLLBACK around a read; the main engine's connections stay transactional."""
+    with app.app_context():
+        with read_only() as connection:
+            assert driver_autocommit(connection)
+        with db.engine.connect() as connection:
+            assert not driver_autocommit(connection)
+
+
+@pytest.mark.postgres_only
+def test_postgresql_reads_have_a_pool_of_their_own(app):
+    """Its connections are created in autocommit: no isolation switch at checkout and return."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite reads share the main engine")
+        assert reads_engine() is db.engines["reads"]
+        assert reads_engine().pool is not db.engine.pool

@@ -91,10 +91,23 @@ def test_pool_settings_apply_on_postgresql():
     }
 
 
+def test_postgresql_reads_get_an_autocommit_pool_with_the_same_settings():
+    config = ProductionConfig({**SAFE_PRODUCTION, "SQLALCHEMY_POOL_SIZE": "5"})
+    assert config.SQLALCHEMY_BINDS == {
+        "reads": {
+            "url": config.SQLALCHEMY_DATABASE_URI,
+            **config.SQLALCHEMY_ENGINE_OPTIONS,
+            "isolation_level": "AUTOCOMMIT",
+        }
+    }
+    assert config.SQLALCHEMY_BINDS["reads"]["pool_size"] == 5
+
+
 def test_sqlite_is_the_default_database_in_development():
     config = DevelopmentConfig({})
     assert config.SQLALCHEMY_DATABASE_URI == "sqlite:///flask_app.db"
     assert "pool_size" not in config.SQLALCHEMY_ENGINE_OPTIONS
+    assert config.SQLALCHEMY_BINDS == {}
     assert config.SECRET_KEY == DEVELOPMENT_SECRET
     assert config.validate() == []
 
