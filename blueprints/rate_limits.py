@@ -1,11 +1,16 @@
-"""Rate limits of the sign-in routes, with limits read from the configuration."""
+"""Rate limits of the sign-in routes, with limits read from the configuration.
+
+Every decorator here notes the view it limits, so `skip_unlimited_routes` can spare every other
+route Flask-Limiter's per-request hooks.
+"""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
-from flask import Response, current_app, request, session
+from flask import Flask, Response, current_app, request, session
 
 from blueprints.security import bearer_token
 from errors import AppError
@@ -15,6 +20,25 @@ from services import mfa_service, token_service
 MFA_PENDING_KEY = "mfa_pending"
 
 FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
+# Flask-Limiter settings that put limits on routes without a decorator (none is set here).
+ROUTE_WIDE_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+# The views (module-qualified names) that carry a limit from this module.
+LIMITED_VIEWS: set[str] = set()
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+
+
+def qualified_name(view: Callable[..., Any]) -> str:
+    return f"{view.__module__}.{view.__qualname__}"
+
+
+def noting_limited(decorator: Decorator) -> Decorator:
+    """`decorator`, also recording that the view it wraps is rate limited."""
+
+    def apply(view: Callable[..., Any]) -> Callable[..., Any]:
+        LIMITED_VIEWS.add(qualified_name(view))
+        return decorator(view)
+
+    return apply
 
 
 def configured(name: str) -> Callable[[], str]:
@@ -29,9 +53,10 @@ def failed_attempt(response: Response) -> bool:
 
 def failed_attempt_limits(
     *, subject_setting: str, subject_key: Callable[[], str], scope: str
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+) -> Decorator:
     """Failed attempts (401/403) counted per client address and per subject (an account)."""
 
+    @noting_limited
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = limiter.limit(
             configured("RATELIMIT_LOGIN_PER_ADDRESS"),
@@ -54,14 +79,14 @@ login_limits = failed_attempt_limits(
 )
 
 
-def address_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def address_limit(setting: str, scope: str) -> Decorator:
     """Every request counts, per client address."""
-    return limiter.limit(configured(setting), scope=scope)
+    return noting_limited(limiter.limit(configured(setting), scope=scope))
 
 
-def account_limit(setting: str, scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def account_limit(setting: str, scope: str) -> Decorator:
     """Every request counts, per account named in the body."""
-    return limiter.limit(configured(setting), key_func=account_key, scope=scope)
+    return noting_limited(limiter.limit(configured(setting), key_func=account_key, scope=scope))
 
 
 def code_subject_key() -> str:
@@ -94,3 +119,47 @@ def _token_user(token: str, kind: str) -> str:
 code_limits = failed_attempt_limits(
     subject_setting="RATELIMIT_MFA", subject_key=code_subject_key, scope="mfa"
 )
+
+
+def skip_unlimited_routes(app: Flask) -> None:
+    """Run Flask-Limiter's three per-request hooks only on the routes that carry a limit.
+
+    The hooks resolve limits and manage their context on every request: ~10 % of a cached read's
+    time under load, for nothing on a route without a limit when no route-wide limit is set.
+    Call once every blueprint is registered. Fails loudly if Flask-Limiter no longer registers
+    exactly one hook of each kind, so an upgrade cannot silently leave routes unchecked.
+    """
+    if not app.config.get("RATELIMIT_ENABLED", True):
+        return  # Flask-Limiter then registers no hook at all
+    if any(app.config.get(name) for name in ROUTE_WIDE_LIMIT_SETTINGS):
+        return
+    limited = frozenset(
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if qualified_name(view) in LIMITED_VIEWS
+    )
+    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
+        functions = hooks.get(None, [])
+        positions = [i for i, function in enumerate(functions) if _limiter_hook(function)]
+        if len(positions) != 1:
+            raise RuntimeError(
+                "Flask-Limiter's request hooks changed: review skip_unlimited_routes"
+            )
+        functions[positions[0]] = _only_on(limited, functions[positions[0]])
+
+
+def _limiter_hook(function: Callable[..., Any]) -> bool:
+    if isinstance(function, functools.partial):
+        return any(argument is limiter for argument in function.args)
+    return getattr(function, "__self__", None) is limiter
+
+
+def _only_on(endpoints: frozenset[str], hook: Callable[..., Any]) -> Callable[..., Any]:
+    """`hook` on requests for `endpoints`; elsewhere a pass-through (a response goes back as is)."""
+
+    def guarded(*args: Any) -> Any:
+        if request.endpoint in endpoints:
+            return hook(*args)
+        return args[0] if args and isinstance(args[0], Response) else None
+
+    return guarded

@@ -5,7 +5,10 @@ import uuid
 import httpx
 import pytest
 import redis
+from flask import Flask
 
+from blueprints.rate_limits import LIMITED_VIEWS, qualified_name, skip_unlimited_routes
+from extensions import limiter
 from tests.factories import PASSWORD, create_user
 from tests.mail_server import configured
 from tests.processes import app_server
@@ -111,3 +114,46 @@ def test_counters_are_shared_by_replicas_through_redis(app, database):
         for key in store.scan_iter(f"*{prefix}*"):
             store.delete(key)
     assert statuses == [401, 401, 401, 429]
+
+
+def test_every_limited_route_still_runs_the_limiter(app, client, monkeypatch):
+    """Flask-Limiter's hooks are skipped only where no limit applies (a cost of every request)."""
+    seen = []
+    original = limiter.identify_request
+    monkeypatch.setattr(limiter, "identify_request", lambda: seen.append(1) or original())
+    assert client.get("/health").status_code == 200
+    assert seen == []
+    assert attempt(client, "nobody@example.com").status_code == 401
+    assert seen, "the login route's limits were not checked"
+    with app.app_context():
+        limited = {
+            endpoint
+            for endpoint, view in app.view_functions.items()
+            if qualified_name(view) in LIMITED_VIEWS
+        }
+    assert {
+        "api.login",
+        "api.refresh",
+        "auth.login",
+        "v1_compat.login",
+        "v1_compat.refresh_tokens",
+    } <= limited
+
+
+def test_route_wide_limits_keep_the_hooks_on_every_route():
+    flask_app = Flask(__name__)
+    flask_app.config["RATELIMIT_DEFAULT"] = "100/minute"
+    skip_unlimited_routes(flask_app)  # leaves the hooks alone: they apply everywhere
+    assert flask_app.before_request_funcs == {}
+
+
+def test_a_disabled_limiter_has_no_hooks_to_skip():
+    flask_app = Flask(__name__)
+    flask_app.config["RATELIMIT_ENABLED"] = False
+    skip_unlimited_routes(flask_app)
+    assert flask_app.before_request_funcs == {}
+
+
+def test_an_unexpected_hook_layout_fails_loudly():
+    with pytest.raises(RuntimeError, match="Flask-Limiter"):
+        skip_unlimited_routes(Flask(__name__))  # no limiter hooks at all

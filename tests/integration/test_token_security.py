@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
+from services import token_service
 from tests.factories import signed_in_user
 
 pytestmark = pytest.mark.integration
@@ -77,6 +78,24 @@ def test_algorithm_confusion_hs512(app, client, session):
 def test_expired(app, client, session):
     past = datetime.now(UTC) - timedelta(minutes=1)
     assert_invalid(profile(client, forge(app, session, exp=past)))
+
+
+def test_a_remembered_token_is_still_refused_once_it_expires(app, client, session, monkeypatch):
+    """Verified tokens are remembered per worker; expiry is checked on every use all the same."""
+    assert profile(client, session.access_token).status_code == 200
+    expires = datetime.fromtimestamp(claims_of(session.access_token)["exp"], UTC)
+    monkeypatch.setattr(token_service, "utcnow", lambda: expires)
+    assert_invalid(profile(client, session.access_token))
+
+
+def test_a_remembered_token_is_refused_under_another_key(app, client, session, monkeypatch):
+    """The key, audience and issuer a token was verified under are part of what is remembered."""
+    assert profile(client, session.access_token).status_code == 200
+    monkeypatch.setitem(app.config, "JWT_SECRET_KEY", "y" * 64)
+    assert_invalid(profile(client, session.access_token))
+    monkeypatch.undo()
+    monkeypatch.setitem(app.config, "JWT_AUDIENCE", "another-api")
+    assert_invalid(profile(client, session.access_token))
 
 
 @pytest.mark.parametrize("claim", ["exp", "sub", "jti", "sid", "type", "iss", "aud", "iat"])
