@@ -9,6 +9,8 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.wrappers import Request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -48,8 +50,19 @@ PROXY_SETTINGS = {
 }
 
 
+class CookieSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, without building the signer for a request that carries no
+    session cookie (every API call with a Bearer token): ~5 % of a cached read's time."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
 def register_security(app: Flask) -> None:
     """Trust the configured proxies, then redirect to HTTPS, check CSRF and add the headers."""
+    app.session_interface = CookieSessionInterface()
     hops = {argument: app.config[name] for argument, name in PROXY_SETTINGS.items()}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]

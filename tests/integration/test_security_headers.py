@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from flask import request
 
 from tests.apps import make_app
 from tests.mail_server import configured
@@ -83,3 +84,16 @@ def test_forwarded_headers_are_ignored_without_proxy_settings(app, client):
     with configured(app, FORCE_HTTPS=True):
         response = client.get("/auth/login", headers={"X-Forwarded-Proto": "https", **HTML})
     assert response.status_code == 301
+
+
+def test_the_session_signer_is_built_only_for_a_session_cookie(app, monkeypatch):
+    """API calls carry no cookie: their empty session needs no signer (a per-request cost)."""
+    interface = app.session_interface
+    built = []
+    monkeypatch.setattr(interface, "get_signing_serializer", lambda a: built.append(a))
+    with app.test_request_context("/api/v1/users/1"):
+        assert interface.open_session(app, request) == {}
+    assert built == []
+    with app.test_request_context("/", headers={"Cookie": "session=signed-value"}):
+        interface.open_session(app, request)
+    assert built, "a cookie is read through the signer"
