@@ -216,6 +216,8 @@ class Config:
         self.ARGON2_PARALLELISM = env.integer(
             "ARGON2_PARALLELISM", self.DEFAULT_ARGON2_PARALLELISM, minimum=1
         )
+        # Hashes computed at once per worker process; more than the cores only thrash them.
+        self.PASSWORD_HASH_CONCURRENCY = env.integer("PASSWORD_HASH_CONCURRENCY", 2, minimum=1)
         if self.ARGON2_MEMORY_COST < 8 * self.ARGON2_PARALLELISM:
             # libargon2 refuses this combination: every hash would fail.
             env.errors.append(

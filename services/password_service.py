@@ -13,7 +13,9 @@ import contextlib
 import functools
 import gzip
 import re
+import threading
 import unicodedata
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
@@ -93,16 +95,37 @@ def _encode(password: str) -> bytes:
     return unicodedata.normalize("NFKC", password).encode("utf-8", "surrogatepass")
 
 
+@functools.lru_cache(maxsize=4)
+def _slots(concurrency: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(concurrency)
+
+
+@contextlib.contextmanager
+def hashing_slot() -> Iterator[None]:
+    """Wait for one of the worker's `PASSWORD_HASH_CONCURRENCY` hashing slots.
+
+    A hash is pure CPU and memory bandwidth (argon2id: 64 MiB, 4 lanes): sixteen at once on two
+    cores finish no sooner than two at a time, they only thrash the caches. Queuing them keeps
+    sign-in throughput at what the bare hash allows and leaves the other threads' reads alone.
+    """
+    concurrency = current_app.config["PASSWORD_HASH_CONCURRENCY"] if has_app_context() else 2
+    with _slots(int(concurrency)):
+        yield
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of `password` at the current cost."""
-    return _hasher(current_parameters()).hash(_encode(password))
+    hasher = _hasher(current_parameters())
+    with hashing_slot():
+        return hasher.hash(_encode(password))
 
 
 def dummy_verify() -> None:
     """Spend one hash computation, so an unknown account answers as slowly as a known one."""
     parameters = current_parameters()
-    with contextlib.suppress(VerifyMismatchError):
-        _hasher(parameters).verify(_dummy_hash(parameters), _DUMMY_PASSWORD + "!")
+    dummy = _dummy_hash(parameters)
+    with contextlib.suppress(VerifyMismatchError), hashing_slot():
+        _hasher(parameters).verify(dummy, _DUMMY_PASSWORD + "!")
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
@@ -116,8 +139,10 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 
 def _verify_argon2(password_hash: str, password: str) -> bool:
+    hasher = _hasher(current_parameters())
     try:
-        return _hasher(current_parameters()).verify(password_hash, _encode(password))
+        with hashing_slot():
+            return hasher.verify(password_hash, _encode(password))
     except VerifyMismatchError:
         return False
     except (VerificationError, InvalidHashError):
@@ -131,7 +156,8 @@ def _verify_bcrypt(password_hash: str, password: str) -> bool:
     # `$2y$` (PHP's name) is the same algorithm as `$2b$`.
     stored = ("$2b$" + password_hash[4:]) if password_hash.startswith("$2y$") else password_hash
     try:
-        return bcrypt.checkpw(candidate, stored.encode("ascii"))
+        with hashing_slot():
+            return bcrypt.checkpw(candidate, stored.encode("ascii"))
     except ValueError:  # malformed hash or salt; UnicodeEncodeError is a ValueError too
         dummy_verify()
         return False

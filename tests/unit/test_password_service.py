@@ -1,5 +1,7 @@
 """Password hashing (argon2id, legacy bcrypt), rehash decisions and the password policy."""
 
+import threading
+
 import bcrypt
 import pytest
 from argon2 import PasswordHasher, Type
@@ -335,3 +337,20 @@ def test_the_legacy_policy_checks_the_old_rule_only(app):
             assert legacy_api_policy() is PasswordPolicy.CURRENT
         finally:
             app.config["LEGACY_STRICT_PASSWORD_POLICY"] = False
+
+
+def test_hashes_beyond_the_configured_concurrency_wait_their_turn(app, monkeypatch):
+    monkeypatch.setitem(app.config, "PASSWORD_HASH_CONCURRENCY", 1)
+    done = threading.Event()
+
+    def second_login():
+        with app.app_context():
+            password_service.verify_password(password_service.hash_password("x" * 12), "x" * 12)
+        done.set()
+
+    with app.app_context(), password_service.hashing_slot():
+        other = threading.Thread(target=second_login)
+        other.start()
+        assert not done.wait(0.3), "a second hash ran while the only slot was taken"
+    assert done.wait(10)
+    other.join()
