@@ -39,8 +39,10 @@ backlog = _int("BACKLOG", 2048)
 
 # Worker processes
 workers = _int("WORKERS", 4)
-worker_class = _env("WORKER_CLASS", "sync")
-threads = _int("THREADS", 1)
+# gthread with 4 threads, not the seed's sync: sync workers close every connection and serve one
+# request each; in `make bench` they were the slowest (docs/performance.md, decision 0043).
+worker_class = _env("WORKER_CLASS", "gthread")
+threads = _int("THREADS", 4)
 worker_connections = _int("WORKER_CONNECTIONS", 1000)
 timeout = _int("TIMEOUT", 30)
 graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)

@@ -55,9 +55,8 @@ def wait_for_markers(directory: Path, count: int, timeout: float = 15) -> None:
 
 
 def test_sigterm_lets_in_flight_requests_finish_whole(start_gunicorn, tmp_path):
-    process, port = start_gunicorn(
-        GUNICORN_WORKERS="2", GUNICORN_WORKER_CLASS="gthread", GUNICORN_THREADS="4"
-    )
+    # The default workers (gthread, 4 threads): five requests in flight on two workers.
+    process, port = start_gunicorn(GUNICORN_WORKERS="2")
     threads, results = run_concurrently(port, count=5, seconds=2)
     wait_for_markers(tmp_path / "markers", 5)
     process.terminate()  # SIGTERM while all five are in flight
@@ -84,7 +83,9 @@ def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def test_metrics_add_up_across_gunicorn_workers(start_gunicorn):
-    _, port = start_gunicorn(GUNICORN_WORKERS="3")
+    _, port = start_gunicorn(
+        GUNICORN_WORKERS="3", GUNICORN_WORKER_CLASS="sync", GUNICORN_THREADS="1"
+    )
     threads, results = run_concurrently(port, count=3, seconds=1)
     for thread in threads:
         thread.join(30)

@@ -156,7 +156,7 @@ def main() -> int:
     port = 18000
 
     print("servers compared with the real app (64 connections)", flush=True)
-    compared = ["gunicorn-sync", "gunicorn-gthread", "granian"]
+    compared = ["gunicorn-sync", "gunicorn-gthread", "gunicorn-gevent", "granian"]
     for server in compared:
         port += 1
         cmd = servers.command(server, "app:application", port, bin_dir)

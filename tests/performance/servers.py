@@ -16,21 +16,33 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORKERS = os.cpu_count() or 2
-THREADS = 8  # per worker, for gthread and granian's blocking threads
+# Per worker, for gthread and granian's blocking threads. Fewer threads contend less for the GIL
+# (reads got faster from 8 to 4); 4 leave reads two threads while two sign-ins hash
+# (PASSWORD_HASH_CONCURRENCY=2).
+THREADS = 4
 
 # Server command lines (module path last). The production recommendation is in docs/performance.md.
+# gunicorn also reads the project's gunicorn.conf.py (the production file); its worker recycling
+# (max_requests=1000) would restart each worker every second or so at these rates, so it is off.
+GUNICORN = ["gunicorn", "-w", str(WORKERS), "--backlog", "2048", "--max-requests", "0"]
 SERVERS: dict[str, list[str]] = {
-    "gunicorn-sync": ["gunicorn", "-w", str(WORKERS), "-k", "sync", "--backlog", "2048"],
+    "gunicorn-sync": [*GUNICORN, "-k", "sync"],
     "gunicorn-gthread": [
-        "gunicorn",
-        "-w",
-        str(WORKERS),
+        *GUNICORN,
         "-k",
         "gthread",
         "--threads",
         str(THREADS),
-        "--backlog",
-        "2048",
+        "--keep-alive",
+        "5",
+    ],
+    # Measured, not recommended: needs gevent (requirements-perf.txt only).
+    "gunicorn-gevent": [
+        *GUNICORN,
+        "-k",
+        "gevent",
+        "--worker-connections",
+        "1000",
         "--keep-alive",
         "5",
     ],
