@@ -39,6 +39,14 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
+        # Live ids alone: a list page finds its 20 ids by an index-only scan past the offset,
+        # then reads just those rows (`user_service.list_statements`).
+        Index(
+            "ix_users_live_id",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(320))

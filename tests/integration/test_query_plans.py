@@ -35,20 +35,36 @@ QUERIES = {
 }
 
 
-def node_types(plan: dict) -> list[str]:
-    found = [plan["Node Type"]]
+def nodes(plan: dict) -> list[tuple[str, str | None]]:
+    """Every (node type, index name) of a plan tree."""
+    found = [(plan["Node Type"], plan.get("Index Name"))]
     for child in plan.get("Plans", []):
-        found.extend(node_types(child))
+        found.extend(nodes(child))
     return found
+
+
+def node_types(plan: dict) -> list[str]:
+    return [node_type for node_type, _ in nodes(plan)]
+
+
+def plan_of(app, name: str) -> dict:
+    with app.app_context(), db.engine.begin() as connection:
+        statement = QUERIES[name].compile(connection, compile_kwargs={"literal_binds": True})
+        connection.execute(text("SET LOCAL enable_seqscan = off"))
+        raw = connection.execute(text(f"EXPLAIN (FORMAT JSON) {statement}")).scalar_one()
+    return (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
 
 
 @pytest.mark.parametrize("name", list(QUERIES))
 def test_hot_query_uses_an_index(app, is_postgres, name):
     if not is_postgres:
         pytest.skip("reads PostgreSQL plans")
-    with app.app_context(), db.engine.begin() as connection:
-        statement = QUERIES[name].compile(connection, compile_kwargs={"literal_binds": True})
-        connection.execute(text("SET LOCAL enable_seqscan = off"))
-        raw = connection.execute(text(f"EXPLAIN (FORMAT JSON) {statement}")).scalar_one()
-    plan = (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+    plan = plan_of(app, name)
     assert "Seq Scan" not in node_types(plan), f"{name}: {node_types(plan)}"
+
+
+def test_a_list_page_skips_its_offset_on_the_live_ids_alone(app, is_postgres):
+    """The page's ids come from an index-only scan; only its 20 rows are read from the table."""
+    if not is_postgres:
+        pytest.skip("reads PostgreSQL plans")
+    assert ("Index Only Scan", "ix_users_live_id") in nodes(plan_of(app, "list page"))
