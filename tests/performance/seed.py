@@ -92,10 +92,10 @@ def open_sessions(database_url: str, user_ids: range) -> dict[int, str]:
     """One sign-in session per user id; returns user id → session id."""
     sessions = {user_id: uuid.uuid4().hex for user_id in user_ids}
     now = datetime.now(UTC)
-    with psycopg.connect(database_url) as conn, conn.cursor() as cur:
-        with cur.copy("COPY auth_sessions (id, user_id, kind, created_at) FROM STDIN") as copy:
-            for user_id, session_id in sessions.items():
-                copy.write_row((session_id, user_id, "api", now))
+    statement = "COPY auth_sessions (id, user_id, kind, created_at) FROM STDIN"
+    with psycopg.connect(database_url) as conn, conn.cursor() as cur, cur.copy(statement) as copy:
+        for user_id, session_id in sessions.items():
+            copy.write_row((session_id, user_id, "api", now))
     vacuum(database_url, "auth_sessions")
     return sessions
 

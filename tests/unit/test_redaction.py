@@ -37,6 +37,22 @@ def test_scrub_text_removes_secrets(text, secret):
     assert REDACTED in scrubbed
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("BEARER abc.def-123", "abc.def-123"),
+        ("COOKIE: sid=s3cr3t", "s3cr3t"),
+        ("PassWord=hunter2", "hunter2"),
+        ("HTTPS://app:pg-pass-7@db/app", "pg-pass-7"),
+        ("BASIC dXNlcjpwdw==", "dXNlcjpwdw=="),
+    ],
+)
+def test_text_skipped_by_the_quick_check_cannot_hold_a_secret(text, secret):
+    """Text without any rule's trigger is passed through unscanned; case does not hide one."""
+    assert secret not in scrub_text(text)
+    assert scrub_text("GET /api/v1/users/42 200 1.3ms") == "GET /api/v1/users/42 200 1.3ms"
+
+
 def test_scrub_text_keeps_harmless_text_and_is_idempotent():
     text = "GET /api/v1/users 200 12.5ms user=42"
     assert scrub_text(text) == text
