@@ -10,7 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import exists, or_, select
+from sqlalchemy import bindparam, exists, or_, select
 
 from errors import (
     AccountDisabled,
@@ -74,6 +74,21 @@ class Principal:
         return user
 
 
+# The role of a live, active user in a live session: every request's check without the Redis
+# cache (SQLite, or no REDIS_URL), so it is built once.
+CALLER_ROLE = (
+    select(User.role)
+    .join(AuthSession, AuthSession.user_id == User.id)
+    .where(
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+        User.id == bindparam("user_id"),
+        User.deleted_at.is_(None),
+        User.is_active.is_(True),
+    )
+)
+
+
 def authenticate_access_token(token: str) -> Principal:
     """Verify an access token and its caller, or raise INVALID_TOKEN.
 
@@ -89,15 +104,7 @@ def authenticate_access_token(token: str) -> Principal:
     if role is None:
         with read_only() as connection:
             role = connection.scalar(
-                select(User.role)
-                .join(AuthSession, AuthSession.user_id == User.id)
-                .where(
-                    AuthSession.id == claims.session_id,
-                    AuthSession.revoked_at.is_(None),
-                    User.id == claims.user_id,
-                    User.deleted_at.is_(None),
-                    User.is_active.is_(True),
-                )
+                CALLER_ROLE, {"session_id": claims.session_id, "user_id": claims.user_id}
             )
         if role is None:
             raise InvalidToken()

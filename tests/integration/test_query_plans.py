@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select, text
 
 from models import AuthSession, RefreshToken, User, db
-from services import user_service
+from services import auth_service, user_service
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres_only]
 
@@ -24,9 +24,7 @@ _, BY_NAME = user_service.list_statements(
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
     "user by email": select(User).where(User.email == "a@example.com", User.deleted_at.is_(None)),
-    "token check": select(User.role)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(AuthSession.id == "abc", AuthSession.revoked_at.is_(None), User.id == 5),
+    "token check": auth_service.CALLER_ROLE.params(session_id="abc", user_id=5),
     "list page": LIST_PAGE.params(PAGE),
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),
