@@ -4,6 +4,7 @@
 #   kubernetes-validate --strict             deploy/k8s/*.yaml against the Kubernetes schemas
 #   check-jsonschema vendor.compose-spec     docker-compose.yml against the Compose spec
 #   check-jsonschema vendor.github-workflows .github/workflows/*.yml
+#   check-jsonschema vendor.dependabot       .github/dependabot.yml
 #   scripts/check_ecs_task.py                deploy/ecs/task-definition.json
 #   sh -n                                    deploy/docker-entrypoint.sh
 set -euo pipefail
@@ -17,6 +18,8 @@ echo "--- compose spec: docker-compose.yml"
 "$BIN/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
 echo "--- GitHub workflow schema: .github/workflows"
 "$BIN/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
+echo "--- Dependabot schema: .github/dependabot.yml"
+"$BIN/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
 echo "--- ECS task definition"
 "$BIN/python" scripts/check_ecs_task.py deploy/ecs/task-definition.json
 echo "--- entrypoint syntax"
