@@ -4,7 +4,7 @@
 #   kubernetes-validate --strict             deploy/k8s/*.yaml against the Kubernetes schemas
 #   check-jsonschema vendor.compose-spec     docker-compose.yml against the Compose spec
 #   check-jsonschema vendor.github-workflows .github/workflows/*.yml
-#   scripts/check_ecs_task.py                deploy/ecs/task-definition.json
+#   scripts/check_ecs_task.py                deploy/ecs/*task-definition.json
 #   sh -n                                    deploy/docker-entrypoint.sh
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
@@ -17,8 +17,8 @@ echo "--- compose spec: docker-compose.yml"
 "$BIN/check-jsonschema" --builtin-schema vendor.compose-spec docker-compose.yml
 echo "--- GitHub workflow schema: .github/workflows"
 "$BIN/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
-echo "--- ECS task definition"
-"$BIN/python" scripts/check_ecs_task.py deploy/ecs/task-definition.json
+echo "--- ECS task definitions (web, mail worker)"
+"$BIN/python" scripts/check_ecs_task.py deploy/ecs/task-definition.json deploy/ecs/worker-task-definition.json
 echo "--- entrypoint syntax"
 sh -n deploy/docker-entrypoint.sh
 echo "deployment files: all checks passed"
