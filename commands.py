@@ -11,6 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
 from blueprints.endpoint import pydantic_errors
+from cli.mail import mail_cli
 from cli.migrate_data import migrate_data_cli
 from errors import AppError, EmailTaken
 from models.encrypted import EncryptionUnavailable
@@ -108,3 +109,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(keys_cli)
     app.cli.add_command(migrate_data_cli)
+    app.cli.add_command(mail_cli)

@@ -22,6 +22,7 @@ ARGON2_MIN_SAFE_MEMORY_COST = 19 * 1024
 ARGON2_MIN_SAFE_TIME_COST = 2
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105 - refused in prod
 MAIL_BACKENDS = ("smtp", "console", "none")
+MAIL_QUEUES = ("redis", "thread", "sync")
 # The engine (Flask-SQLAlchemy bind) of single-statement reads, when the database has one.
 READS_BIND = "reads"
 # A valid Fernet key anyone can read: development and testing only, refused elsewhere.
@@ -136,6 +137,8 @@ class Config:
     # Without MAIL_SERVER: staging and production must say how mail leaves (validate() insists).
     DEFAULT_MAIL_BACKEND: ClassVar[str] = "smtp"
     DEFAULT_PUBLIC_BASE_URL: ClassVar[str | None] = None
+    # None: `redis` when REDIS_URL is set, else `thread` (services/mail_queue.py).
+    DEFAULT_MAIL_QUEUE: ClassVar[str | None] = None
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = Env(os.environ if environ is None else environ)
@@ -297,6 +300,15 @@ class Config:
         default_backend = "smtp" if self.MAIL_SERVER else self.DEFAULT_MAIL_BACKEND
         self.MAIL_BACKEND = env.choice("MAIL_BACKEND", default_backend, MAIL_BACKENDS)
         self.PUBLIC_BASE_URL = env.base_url("PUBLIC_BASE_URL", self.DEFAULT_PUBLIC_BASE_URL)
+        # Where mail is sent from: never inside the request, whose duration would tell which
+        # emails have accounts (docs/decisions/0075-mail-queue-rq.md).
+        default_queue = self.DEFAULT_MAIL_QUEUE or ("redis" if self.REDIS_URL else "thread")
+        self.MAIL_QUEUE = env.choice("MAIL_QUEUE", default_queue, MAIL_QUEUES)
+        if self.MAIL_QUEUE == "redis" and not self.REDIS_URL:
+            env.errors.append("MAIL_QUEUE=redis needs REDIS_URL")
+        self.MAIL_QUEUE_RETRIES = env.integer("MAIL_QUEUE_RETRIES", 5, minimum=0)
+        # The first retry waits this long, each further one twice as long as the one before.
+        self.MAIL_QUEUE_RETRY_SECONDS = env.integer("MAIL_QUEUE_RETRY_SECONDS", 30, minimum=0)
 
     def _read_auth0_settings(self, env: Env) -> None:
         """Auth0 (docs/decisions/0050-auth0.md): RS256 API tokens and "Sign in with Auth0"."""
@@ -470,6 +482,11 @@ class Config:
             )
         if not self.PUBLIC_BASE_URL:
             problems.append("PUBLIC_BASE_URL is not set (links in emails are built from it)")
+        if self.MAIL_QUEUE == "sync":
+            problems.append(
+                "MAIL_QUEUE=sync sends mail inside the request, whose duration then tells which "
+                "emails have accounts; it is for tests only"
+            )
         return problems
 
     @classmethod
@@ -506,6 +523,9 @@ class TestingConfig(DevelopmentConfig):
     DEFAULT_ARGON2_TIME_COST = 1
     DEFAULT_ARGON2_MEMORY_COST = 1024
     DEFAULT_ARGON2_PARALLELISM = 1
+    # Mail is sent inside the request, so a test reads it right after; tests of the queue itself
+    # set MAIL_QUEUE=redis or thread.
+    DEFAULT_MAIL_QUEUE = "sync"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(environ)

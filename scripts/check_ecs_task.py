@@ -1,6 +1,7 @@
 """Offline checks of an ECS task definition (no AWS access here): shape, required keys, wiring.
 
-python scripts/check_ecs_task.py deploy/ecs/task-definition.json
+python scripts/check_ecs_task.py deploy/ecs/task-definition.json \
+    deploy/ecs/worker-task-definition.json
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 REQUIRED_TASK_KEYS = ("family", "containerDefinitions", "networkMode", "cpu", "memory")
 REQUIRED_CONTAINER_KEYS = ("name", "image", "essential", "logConfiguration")
 REQUIRED_SECRETS = {"DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY"}
+# Containers that serve no HTTP: no port, no /health check (they exit when they lose Redis).
+WORKER_COMMANDS = (["flask", "mail", "worker"],)
 
 
 def check_container(container: dict[str, Any], names: set[str]) -> list[str]:
@@ -30,7 +33,12 @@ def check_container(container: dict[str, Any], names: set[str]) -> list[str]:
         for dep in container.get("dependsOn", [])
         if dep.get("containerName") not in names
     ]
-    if container.get("essential"):
+    if container.get("command") in WORKER_COMMANDS:
+        if "REDIS_URL" not in secrets:
+            problems.append(f"{name}: the mail worker needs REDIS_URL (from secrets)")
+        if container.get("portMappings"):
+            problems.append(f"{name}: the mail worker serves no HTTP; remove its portMappings")
+    elif container.get("essential"):
         command = " ".join(container.get("healthCheck", {}).get("command", []))
         if "/health" not in command:
             problems.append(f"{name}: an essential container needs a /health healthCheck")

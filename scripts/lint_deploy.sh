@@ -5,7 +5,7 @@
 #   check-jsonschema vendor.compose-spec     docker-compose.yml against the Compose spec
 #   check-jsonschema vendor.github-workflows .github/workflows/*.yml
 #   check-jsonschema vendor.dependabot       .github/dependabot.yml
-#   scripts/check_ecs_task.py                deploy/ecs/task-definition.json
+#   scripts/check_ecs_task.py                deploy/ecs/*task-definition.json
 #   sh -n                                    deploy/docker-entrypoint.sh
 set -euo pipefail
 BIN=${BIN:-.venv/bin}
@@ -20,8 +20,8 @@ echo "--- GitHub workflow schema: .github/workflows"
 "$BIN/check-jsonschema" --builtin-schema vendor.github-workflows .github/workflows/*.yml
 echo "--- Dependabot schema: .github/dependabot.yml"
 "$BIN/check-jsonschema" --builtin-schema vendor.dependabot .github/dependabot.yml
-echo "--- ECS task definition"
-"$BIN/python" scripts/check_ecs_task.py deploy/ecs/task-definition.json
+echo "--- ECS task definitions (web, mail worker)"
+"$BIN/python" scripts/check_ecs_task.py deploy/ecs/task-definition.json deploy/ecs/worker-task-definition.json
 echo "--- entrypoint syntax"
 sh -n deploy/docker-entrypoint.sh
 echo "deployment files: all checks passed"

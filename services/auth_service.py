@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, exists, or_, select
 
 from errors import (
     AccountDisabled,
-    EmailDeliveryError,
     EmailTaken,
     InvalidCredentials,
     InvalidMfaCode,
@@ -29,6 +28,7 @@ from services import (
     auth0_service,
     cache_service,
     email_service,
+    mail_queue,
     mfa_service,
     password_service,
     session_service,
@@ -40,6 +40,10 @@ from services.password_service import PasswordPolicy
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
+
+# Mail jobs (services/mail_queue.py): they issue the link's token themselves, outside the request.
+RESET_MAIL_JOB = "password_reset"
+VERIFICATION_MAIL_JOB = "verification"
 
 
 @dataclass(frozen=True)
@@ -414,11 +418,10 @@ def register_and_sign_in(
         user = user_service.add_user(
             email=email, password=password, name=name, password_policy=password_policy
         )
-        token = _issue_verification_token(user)
         session = session_service.open_session(user)
         db.session.flush()
         tokens = session_service.issue_tokens(user, session.id)
-    _deliver_verification_quietly(user, token)
+    _send_verification_later(user)
     return tokens
 
 
@@ -437,22 +440,20 @@ def register_browser(*, email: str, password: str, name: str) -> Principal:
 def _register(*, email: str, password: str, name: str, sign_in: bool) -> tuple[User, str | None]:
     with unit_of_work(conflict=EmailTaken):
         user = user_service.add_user(email=email, password=password, name=name)
-        token = _issue_verification_token(user)
         session_id = session_service.open_session(user, kind=BROWSER).id if sign_in else None
-    _deliver_verification_quietly(user, token)
+    _send_verification_later(user)
     return user, session_id
 
 
-def _deliver_verification_quietly(user: User, token: str) -> None:
-    try:
-        _deliver_verification(user, token)
-    except EmailDeliveryError:
-        # The account exists either way; the user can ask for a new link once mail works.
-        logger.warning("verification email for new user %s could not be sent", user.id)
-
-
 def request_password_reset(*, email: str) -> None:
-    """Mail a reset link when the account exists; the caller answers the same either way."""
+    """Queue the reset mail job for any address: the request does the same work whether or not
+    an account exists, so neither its answer nor its duration tells (the job finds out)."""
+    mail_queue.submit(RESET_MAIL_JOB, email=email)
+
+
+@mail_queue.job(RESET_MAIL_JOB)
+def deliver_password_reset(*, email: str) -> None:
+    """Mail job: a reset link to `email` when an active account has it; nothing otherwise."""
     with unit_of_work():
         user = user_service.get_by_email(email)
         if user is None or not user.is_active:
@@ -461,13 +462,9 @@ def request_password_reset(*, email: str) -> None:
         token = action_token_service.issue(
             user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes)
         )
-    try:
-        email_service.send_password_reset_email(
-            to=user.email, name=user.name, token=token, expires_minutes=minutes
-        )
-    except EmailDeliveryError:
-        # Answering 503 only for real accounts would reveal which emails exist.
-        logger.warning("password reset email for user %s could not be sent", user.id)
+    email_service.send_password_reset_email(
+        to=user.email, name=user.name, token=token, expires_minutes=minutes
+    )
 
 
 @transactional
@@ -486,9 +483,7 @@ def send_verification(*, user: User) -> None:
     """Mail a fresh verification link (nothing to do when already verified)."""
     if user.email_verified:
         return
-    with unit_of_work():
-        token = _issue_verification_token(user)
-    _deliver_verification(user, token)
+    _send_verification_later(user)
 
 
 @transactional
@@ -505,12 +500,19 @@ def verify_email(*, token: str) -> User:
     return user
 
 
-def _issue_verification_token(user: User) -> str:
-    hours = current_app.config["EMAIL_VERIFICATION_TOKEN_HOURS"]
-    return action_token_service.issue(user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=hours))
+def _send_verification_later(user: User) -> None:
+    mail_queue.submit(VERIFICATION_MAIL_JOB, user_id=user.id)
 
 
-def _deliver_verification(user: User, token: str) -> None:
+@mail_queue.job(VERIFICATION_MAIL_JOB)
+def deliver_verification(*, user_id: int) -> None:
+    """Mail job: a fresh verification link to the user's current address, unless verified."""
+    with unit_of_work():
+        user = db.session.get(User, user_id)
+        if user is None or user.email_verified:
+            return
+        hours = current_app.config["EMAIL_VERIFICATION_TOKEN_HOURS"]
+        token = action_token_service.issue(user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=hours))
     email_service.send_verification_email(to=user.email, name=user.name, token=token)
 
 

@@ -1,8 +1,9 @@
 """Outgoing email: render a text and an HTML template into one message, and deliver it.
 
-`MAIL_BACKEND` chooses the delivery: `smtp` (smtplib, synchronously, inside the request),
-`console` (the rendered mail is printed to stderr, links included; development only) or `none`.
-Bodies carry single-use tokens, so nothing on the smtp path ever logs a body.
+`MAIL_BACKEND` chooses the delivery: `smtp` (smtplib), `console` (the rendered mail is printed to
+stderr, links included; development only) or `none`. Requests never call this directly: the mail
+jobs of services/mail_queue.py do, in a worker or after the response. Bodies carry single-use
+tokens, so nothing on the smtp path ever logs a body.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def send_email(*, to: str, subject: str, template: str, context: Mapping[str, An
             flush=True,
         )
     else:
-        logger.debug("email %r to %s not sent: MAIL_BACKEND=none", template, _masked(to))
+        logger.debug("email %r to %s not sent: MAIL_BACKEND=none", template, masked_address(to))
 
 
 def public_link(path: str, *, token: str) -> str:
@@ -97,7 +98,7 @@ def build_message(*, to: str, subject: str, text: str, html: str) -> EmailMessag
 
 def _deliver_by_smtp(message: EmailMessage, *, template: str) -> None:
     config = current_app.config
-    recipient = _masked(str(message["To"]))
+    recipient = masked_address(str(message["To"]))
     if not config["MAIL_SERVER"]:
         logger.error("email %r to %s not sent: MAIL_SERVER is not set", template, recipient)
         raise EmailDeliveryError
@@ -134,7 +135,7 @@ def _domain_of(address: str) -> str:
     return parseaddr(address)[1].rpartition("@")[2] or "localhost"
 
 
-def _masked(address: str) -> str:
+def masked_address(address: str) -> str:
     """`a***@example.com`: enough to follow a delivery in the log, not to harvest addresses."""
     local, _, domain = parseaddr(address)[1].rpartition("@")
     return f"{local[:1]}***@{domain}" if local else "***"

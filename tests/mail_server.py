@@ -5,14 +5,17 @@ Fixtures (registered by `pytest_plugins` in conftest.py):
     mail_app      the session's `app`, configured to deliver to `smtp_server` over plain SMTP
                   for the duration of the test
 
-For servers with other options (AUTH, STARTTLS), use `running_smtp_server(**options)` and
-`configured(app, **settings)` directly.
+For servers with other options (AUTH, STARTTLS, a slow or a refusing server), use
+`running_smtp_server(**options)` and `configured(app, **settings)` directly; mail sent after the
+response or by a worker arrives later: `wait_for_messages(server, count)`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import email
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,12 +54,25 @@ class ReceivedMail:
 
 
 class MailCollector:
-    """aiosmtpd handler: parse every message and keep it."""
+    """aiosmtpd handler: parse every message and keep it.
 
-    def __init__(self) -> None:
+    `delay` seconds pass before each answer to DATA (a slow relay); with `refuse_with` (an SMTP
+    reply such as "451 4.3.0 Try again later") every message is refused, and its recipients are
+    recorded in `refused`, one entry per attempt.
+    """
+
+    def __init__(self, *, delay: float = 0.0, refuse_with: str | None = None) -> None:
         self.messages: list[ReceivedMail] = []
+        self.refused: list[list[str]] = []
+        self.delay = delay
+        self.refuse_with = refuse_with
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.refuse_with:
+            self.refused.append(list(envelope.rcpt_tos))
+            return self.refuse_with
         raw = envelope.original_content or b""
         message = email.message_from_bytes(raw, policy=default_policy)
         login = getattr(session.auth_data, "login", None)
@@ -86,18 +102,24 @@ class SMTPServer:
     host: str
     port: int
     messages: list[ReceivedMail] = field(default_factory=list)
+    refused: list[list[str]] = field(default_factory=list)
 
 
 @contextmanager
-def running_smtp_server(**smtp_options: Any) -> Iterator[SMTPServer]:
-    """Run an aiosmtpd server for the block; `smtp_options` go to aiosmtpd's `SMTP`."""
-    handler = MailCollector()
+def running_smtp_server(
+    *, delay: float = 0.0, refuse_with: str | None = None, **smtp_options: Any
+) -> Iterator[SMTPServer]:
+    """Run an aiosmtpd server for the block (see `MailCollector` for `delay` and `refuse_with`);
+    `smtp_options` go to aiosmtpd's `SMTP`."""
+    handler = MailCollector(delay=delay, refuse_with=refuse_with)
     controller = _FreePortController(
         handler, hostname=HOST, port=0, server_hostname="localhost", **smtp_options
     )
     controller.start()
     try:
-        yield SMTPServer(host=HOST, port=controller.port, messages=handler.messages)
+        yield SMTPServer(
+            host=HOST, port=controller.port, messages=handler.messages, refused=handler.refused
+        )
     finally:
         controller.stop()
 
@@ -145,6 +167,17 @@ def mail_app(app: Flask, smtp_server: SMTPServer) -> Iterator[Flask]:
     """The session's application, delivering mail to `smtp_server` for this test."""
     with configured(app, **smtp_settings(smtp_server)):
         yield app
+
+
+def wait_for_messages(server: SMTPServer, count: int, timeout: float = 15.0) -> list[ReceivedMail]:
+    """Poll until `server` has received `count` messages (mail sent by a worker or after the
+    response); fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while len(server.messages) < count:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{len(server.messages)} of {count} mails arrived within {timeout}s")
+        time.sleep(0.02)
+    return server.messages
 
 
 def part_content(message: EmailMessage, subtype: str) -> str:

@@ -20,7 +20,17 @@ import pytest
 import yaml
 
 from tests import databases
-from tests.ops_support import ROOT, free_port, stop_process, subprocess_env, wait_for_http
+from tests.factories import create_user
+from tests.fault_services import throwaway_redis
+from tests.mail_server import running_smtp_server, wait_for_messages
+from tests.ops_support import (
+    ROOT,
+    free_port,
+    stop_process,
+    subprocess_env,
+    throwaway_app,
+    wait_for_http,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -212,3 +222,62 @@ def test_the_ecs_checker_accepts_the_task_definition_and_catches_mistakes():
     assert any("must come from secrets" in problem for problem in problems)
     assert any("ghost" in problem for problem in problems)
     assert any("portMappings" in problem for problem in problems)
+
+
+def test_the_compose_mail_worker_sends_what_a_web_process_queued(
+    fresh_database, processes, tmp_path
+):
+    """The `worker` service's command, with its environment and the image's entrypoint, run as
+    a process against a real Redis and SMTP server: a forgot-password queued by the web sends."""
+    worker = COMPOSE["services"]["worker"]
+    assert worker["command"] == ["flask", "mail", "worker"]
+    assert worker["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert worker["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+    with throwaway_redis() as queue, running_smtp_server() as smtp:
+        overrides = {
+            **secrets_env(),
+            "DATABASE_URL": fresh_database.url,
+            "REDIS_URL": queue.url,
+            "MAIL_SERVER": smtp.host,
+            "MAIL_PORT": str(smtp.port),
+            "LOG_LEVEL": "INFO",
+        }
+        base = subprocess_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
+        env = {**base, **dockerfile_env(), **compose_environment("worker", overrides)}
+        migrate = subprocess.run(
+            ["flask", "db", "upgrade"], env=env, cwd=ROOT, timeout=60, check=False
+        )
+        assert migrate.returncode == 0
+        command = local_path(exec_form(instruction("ENTRYPOINT")) + worker["command"])
+        with (tmp_path / "worker.log").open("ab") as log:
+            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
+        with throwaway_app(fresh_database.url, MAIL_QUEUE="redis", REDIS_URL=queue.url) as web:
+            create_user(web, email="worker@example.com")
+            response = web.test_client().post(
+                "/api/v1/auth/forgot-password", json={"email": "worker@example.com"}
+            )
+            assert response.status_code == 202
+            (mail,) = wait_for_messages(smtp, 1, timeout=30)
+    assert mail.envelope_to == ["worker@example.com"]
+    assert "/auth/reset-password?token=" in mail.text
+
+
+def test_the_mail_worker_runs_in_kubernetes_and_ecs_with_the_compose_command():
+    worker = yaml.safe_load((ROOT / "deploy" / "k8s" / "worker-deployment.yaml").read_text())
+    (container,) = worker["spec"]["template"]["spec"]["containers"]
+    assert container["args"] == COMPOSE["services"]["worker"]["command"]
+    assert "command" not in container, "the image's entrypoint (key check) runs first"
+    names = {item["name"] for item in container["env"]}
+    assert {"DATABASE_URL", "REDIS_URL", "SECRET_KEY", "JWT_SECRET_KEY"} <= names
+
+    from scripts.check_ecs_task import check_task_definition
+
+    task = json.loads((ROOT / "deploy" / "ecs" / "worker-task-definition.json").read_text())
+    assert check_task_definition(task) == []
+    (ecs_worker,) = task["containerDefinitions"]
+    assert ecs_worker["command"] == COMPOSE["services"]["worker"]["command"]
+    ecs_worker["secrets"] = [s for s in ecs_worker["secrets"] if s["name"] != "REDIS_URL"]
+    ecs_worker["portMappings"] = [{"containerPort": 8000}]
+    problems = check_task_definition(task)
+    assert any("needs REDIS_URL" in problem for problem in problems)
+    assert any("serves no HTTP" in problem for problem in problems)

@@ -10,9 +10,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiosmtpd.smtp import AuthResult
 
+import config as config_module
 from app import create_app
 from config import DevelopmentConfig, ProductionConfig, StagingConfig
 from errors import EmailDeliveryError
+from services import mail_queue
 from services.email_service import (
     send_email,
     send_password_reset_email,
@@ -329,6 +331,36 @@ def test_production_without_mail_server_or_public_base_url_lists_both(config_cla
     ]
 
 
+@pytest.mark.parametrize(
+    ("config_class", "environ", "expected"),
+    [
+        (ProductionConfig, SAFE_PRODUCTION, "thread"),
+        (ProductionConfig, {**SAFE_PRODUCTION, "REDIS_URL": "redis://redis:6379/0"}, "redis"),
+        (DevelopmentConfig, {}, "thread"),
+        (config_module.TestingConfig, {"REDIS_URL": "redis://redis:6379/0"}, "sync"),
+    ],
+)
+def test_mail_leaves_the_request_by_redis_when_configured_else_after_the_response(
+    config_class, environ, expected
+):
+    config = config_class(environ)
+    settings = (config.MAIL_QUEUE, config.MAIL_QUEUE_RETRIES, config.MAIL_QUEUE_RETRY_SECONDS)
+    assert settings == (expected, 5, 30)
+    assert config.validate() == []
+
+
+def test_production_refuses_to_send_mail_inside_the_request():
+    problems = ProductionConfig({**SAFE_PRODUCTION, "MAIL_QUEUE": "sync"}).validate()
+    assert len(problems) == 1
+    assert problems[0].startswith("MAIL_QUEUE=sync sends mail inside the request")
+
+
+def test_retry_delays_double_from_the_first():
+    config = ProductionConfig({**SAFE_PRODUCTION, "MAIL_QUEUE_RETRY_SECONDS": "10"})
+    assert mail_queue.retry_delays(vars(config)) == [10, 20, 40, 80, 160]
+    assert mail_queue.retry_delays({"MAIL_QUEUE_RETRIES": 0, "MAIL_QUEUE_RETRY_SECONDS": 9}) == []
+
+
 def test_production_refuses_the_console_backend():
     problems = ProductionConfig({**SAFE_PRODUCTION, "MAIL_BACKEND": "console"}).validate()
     assert len(problems) == 1
@@ -367,6 +399,9 @@ def test_safe_production_mail_settings_start(monkeypatch):
         ({"PUBLIC_BASE_URL": "accounts.example.com"}, "PUBLIC_BASE_URL must be an absolute"),
         ({"PUBLIC_BASE_URL": "https://a.example.com/?x=1"}, "PUBLIC_BASE_URL must be an absolute"),
         ({"MAIL_PORT": "0"}, "MAIL_PORT must be at least 1"),
+        ({"MAIL_QUEUE": "celery"}, "MAIL_QUEUE must be one of redis, thread, sync"),
+        ({"MAIL_QUEUE": "redis"}, "MAIL_QUEUE=redis needs REDIS_URL"),
+        ({"MAIL_QUEUE_RETRIES": "-1"}, "MAIL_QUEUE_RETRIES must be at least 0"),
     ],
 )
 def test_malformed_mail_settings_are_reported(environ, problem):
