@@ -341,6 +341,8 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
         user = db.session.get(User, session.user_id) if session else None
         if session is None or session.is_revoked or user is None:
             raise InvalidToken()
+        if session.kind == session_service.LEGACY_KIND:
+            _check_imported_refresh_token(refresh_token, user)
         reused = stored.used_at is not None or not session_service.claim_refresh_token(stored)
         if reused:
             session_service.revoke_session(session.id, reason=session_service.REVOKED_REUSE)
@@ -354,6 +356,15 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
     if reused:
         logger.warning("refresh token reuse detected; session revoked (user %s)", user.id)
     raise InvalidToken()
+
+
+def _check_imported_refresh_token(token: str, user: User) -> None:
+    """A refresh token imported from the old service is its JWT, stored as a hash: it must still
+    verify as the old service verified it (`LEGACY_JWT_SECRET`, `exp`, type `refresh`) and name
+    its owner, else the import could hand a new pair to a token the old service would refuse."""
+    claims = token_service.decode_legacy_token(token, token_service.REFRESH)
+    if claims.legacy_id != user.legacy_id:
+        raise InvalidToken()
 
 
 @transactional
