@@ -13,6 +13,7 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import Flask, current_app, flash, redirect, request, session
 from flask.typing import ResponseReturnValue
+from joserfc.errors import JoseError
 from requests import RequestException
 
 from blueprints.auth import SIGNED_IN_WITH_AUTH0, bp
@@ -91,7 +92,9 @@ def auth0_callback() -> ResponseReturnValue:
         )
     except auth0_service.NotLinked:
         return _failed(NOT_LINKED, 403)
-    except (OAuthError, InvalidToken) as exc:
+    except (OAuthError, JoseError, InvalidToken) as exc:
+        # JoseError: Authlib checks the ID token (signature, kid, iss, aud, exp, nonce) with
+        # joserfc, whose errors are not OAuthError.
         current_app.logger.info("Auth0 sign-in refused: %s", exc)
         return _failed(FAILED, 400)
     except AccountDisabled as exc:

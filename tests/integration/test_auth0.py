@@ -26,7 +26,14 @@ from models import AuthSession, User, db
 from services import auth0_service
 from tests.factories import HTML, create_user, csrf_token, login, post_form
 from tests.mail_server import configured
-from tests.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Provider, running_provider
+from tests.oidc_provider import (
+    AUDIENCE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Provider,
+    SigningKey,
+    running_provider,
+)
 
 JSON = {"Accept": "application/json"}
 AUTH0_EXTENSIONS = (auth0_service.EXTENSION, "auth0_oauth")
@@ -54,6 +61,7 @@ def auth0(app: Flask, provider: Provider) -> Iterator[Provider]:
     previous = {name: app.config.get(name) for name in settings}
     app.config.update(settings)
     provider.jwks_requests, provider.jwks_delay, provider.jwks_status = 0, 0.0, 200
+    provider.id_token_claims, provider.id_token_key = {}, None
     del provider.keys[1:]
     yield provider
     app.config.update(previous)
@@ -393,6 +401,33 @@ def test_an_error_from_the_provider_is_shown(client, auth0):
     start_sign_in(client)
     response = client.get("/auth/auth0/callback?error=access_denied&state=x", headers=HTML)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"claims": {"nonce": "not-the-one-sent"}}, id="wrong-nonce"),
+        pytest.param({"claims": {"aud": "another-client"}}, id="wrong-audience"),
+        pytest.param({"claims": {"iss": "https://evil.example/"}}, id="wrong-issuer"),
+        pytest.param(
+            {"claims": {"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}},
+            id="expired",
+        ),
+        pytest.param({"key": "unpublished"}, id="unknown-key"),
+    ],
+)
+def test_a_bad_id_token_shows_the_login_page_with_400(app, client, auth0, bad):
+    auth0.id_token_claims = bad.get("claims", {})
+    if bad.get("key"):
+        auth0.id_token_key = SigningKey.generate()
+    url, _ = start_sign_in(client)
+    response = callback(client, url)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "did not work" in page
+    assert 'name="password"' in page  # the sign-in form again
+    assert client.get("/auth/profile", headers=JSON).status_code == 401
+    assert user_by_sub(app, "auth0|browser-user") is None
 
 
 def test_unlinked_browser_user_is_refused_without_auto_provisioning(app, client, auth0):
