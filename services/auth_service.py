@@ -166,6 +166,9 @@ def _authenticate_auth0_token(token: str) -> Principal:
 
 
 BROWSER = "browser"
+# How a sign-in proved who it was (the audit event's `method`).
+PASSWORD = "password"  # noqa: S105 - a sign-in method, not a secret
+AUTH0 = "auth0"
 
 
 def authenticate_browser_session(session_id: str) -> Principal | None:
@@ -286,11 +289,13 @@ def _open_api_session(user: User, *, kind: str, mfa: bool) -> IssuedTokens:
     return session_service.issue_tokens(user, session.id)
 
 
-def _open_browser_session(user: User, replaces_session_id: str | None, *, mfa: bool) -> Principal:
+def _open_browser_session(
+    user: User, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
+) -> Principal:
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
     session = session_service.open_session(user, kind=BROWSER)
-    _record_login(user, BROWSER, mfa)
+    _record_login(user, BROWSER, mfa, method)
     return Principal.of(user, session.id)
 
 
@@ -298,13 +303,10 @@ def _open_browser_session(user: User, replaces_session_id: str | None, *, mfa: b
 def login_auth0_browser(
     *, claims: dict[str, Any], replaces_session_id: str | None = None
 ) -> Principal:
-    """Open a browser session for the user of a verified Auth0 ID token, like a password login."""
+    """Open a browser session for the user of a verified Auth0 ID token, like a password login
+    (and audited like one)."""
     user = auth0_service.browser_user(claims)
-    if replaces_session_id:
-        session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
-    user.last_login_at = utcnow()
-    session = session_service.open_session(user, kind=BROWSER)
-    return Principal.of(user, session.id)
+    return _open_browser_session(user, replaces_session_id, mfa=False, method=AUTH0)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
@@ -321,13 +323,13 @@ def _check_credentials(*, email: str, password: str) -> User:
     return user
 
 
-def _record_login(user: User, kind: str, mfa: bool) -> None:
+def _record_login(user: User, kind: str, mfa: bool, method: str = PASSWORD) -> None:
     user.last_login_at = utcnow()
     audit_service.record(
         audit_service.LOGIN_SUCCEEDED,
         actor_id=user.id,
         subject_id=user.id,
-        details={"kind": kind, "mfa": mfa},
+        details={"kind": kind, "method": method, "mfa": mfa},
     )
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 import config
 from errors import InvalidToken
-from models import AuthSession, User, db
+from models import AuditEvent, AuthSession, User, db
 from services import auth0_service
 from tests.factories import HTML, create_user, csrf_token, login, post_form
 from tests.mail_server import configured
@@ -358,6 +358,18 @@ def test_sign_in_with_auth0_end_to_end(app, client, auth0):
     assert logout_query["client_id"] == [CLIENT_ID]
     assert logout_query["returnTo"] == [f"{app.config['PUBLIC_BASE_URL']}/auth/login"]
     assert client.get("/auth/profile", headers=JSON).status_code == 401
+
+
+def test_sign_in_with_auth0_is_audited_like_a_password_sign_in(app, client, auth0):
+    url, _ = start_sign_in(client)
+    assert callback(client, url).status_code == 303
+    user = user_by_sub(app, "auth0|browser-user")
+    with app.app_context():
+        (event,) = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.type == "auth.login_succeeded")
+        ).all()
+    assert (event.actor_id, event.subject_id) == (user.id, user.id)
+    assert event.details == {"kind": "browser", "method": "auth0", "mfa": False}
 
 
 def test_sign_in_replaces_a_password_session(app, client, auth0):
