@@ -16,11 +16,12 @@ from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 from requests import RequestException
 
-from blueprints.auth import SIGNED_IN_WITH_AUTH0, bp
+from blueprints.auth import SIGNED_IN_WITH_AUTH0, ask_for_second_factor, bp
 from blueprints.pages import render_page, same_site_path, see_other
 from blueprints.security import signed_in_session_id, start_browser_session
 from errors import AccountDisabled, AppError, InvalidToken, NotFound
 from services import auth0_service, auth_service
+from services.auth_service import MfaChallenge
 
 EXTENSION = "auth0_oauth"
 NEXT_KEY = "auth0_next"
@@ -102,7 +103,9 @@ def auth0_callback() -> ResponseReturnValue:
     except (RequestException, AppError) as exc:
         current_app.logger.warning("Auth0 sign-in failed: %s", exc)
         return _failed(FAILED, 503)
-    next_path = session.get(NEXT_KEY)
+    next_path = session.pop(NEXT_KEY, None)
+    if isinstance(principal, MfaChallenge):  # 2FA on here, and Auth0 did not check a second
+        return ask_for_second_factor(principal, next_path=same_site_path(next_path), via_auth0=True)
     start_browser_session(principal)
     session[SIGNED_IN_WITH_AUTH0] = True
     flash(f"Welcome, {principal.user.name}.", "success")

@@ -19,6 +19,7 @@ from errors import (
     InvalidCredentials,
     InvalidMfaCode,
     InvalidToken,
+    MfaRequired,
     NotFound,
     ValidationError,
 )
@@ -156,6 +157,9 @@ def authenticate_v1_token(token: str) -> Principal:
 def _authenticate_auth0_token(token: str) -> Principal:
     claims = auth0_service.verify_access_token(token)
     user = auth0_service.authenticate(claims)
+    if user.mfa_enabled and not auth0_service.mfa_performed(claims):
+        # The local second factor cannot be asked for on an API call: refuse (docs/api.md).
+        raise MfaRequired()
     jti = claims.get("jti")
     return Principal(
         id=user.id,
@@ -166,8 +170,8 @@ def _authenticate_auth0_token(token: str) -> Principal:
 
 
 BROWSER = "browser"
-# How a sign-in proved who it was (the audit event's `method`).
-PASSWORD = "password"  # noqa: S105 - a sign-in method, not a secret
+# How a sign-in proved who it was (the audit event's `method`, carried by the mfa_token).
+PASSWORD = mfa_service.FIRST_FACTOR
 AUTH0 = "auth0"
 
 
@@ -238,11 +242,11 @@ def login_browser(
 def complete_browser_mfa(
     *, mfa_token: str, code: str, replaces_session_id: str | None = None
 ) -> Principal:
-    """Second step of a browser sign-in."""
-    user_id = mfa_service.decode_mfa_token(mfa_token, BROWSER)
-    with _recording_failures(None, user_id=user_id):
-        user = _check_second_factor(user_id, code)
-        return _open_browser_session(user, replaces_session_id, mfa=True)
+    """Second step of a browser sign-in (its first was the password or Auth0)."""
+    pending = mfa_service.decode_pending_sign_in(mfa_token, BROWSER)
+    with _recording_failures(None, user_id=pending.user_id):
+        user = _check_second_factor(pending.user_id, code)
+        return _open_browser_session(user, replaces_session_id, mfa=True, method=pending.method)
 
 
 @contextmanager
@@ -264,9 +268,9 @@ def _recording_failures(email: str | None, *, user_id: int | None = None) -> Ite
         raise
 
 
-def _challenge(user: User, kind: str) -> MfaChallenge:
+def _challenge(user: User, kind: str, method: str = PASSWORD) -> MfaChallenge:
     return MfaChallenge(
-        mfa_token=mfa_service.encode_mfa_token(user.id, kind),
+        mfa_token=mfa_service.encode_mfa_token(user.id, kind, method),
         expires_in=current_app.config["MFA_TOKEN_SECONDS"],
     )
 
@@ -302,11 +306,15 @@ def _open_browser_session(
 @transactional
 def login_auth0_browser(
     *, claims: dict[str, Any], replaces_session_id: str | None = None
-) -> Principal:
+) -> Principal | MfaChallenge:
     """Open a browser session for the user of a verified Auth0 ID token, like a password login
-    (and audited like one)."""
+    (and audited like one). With 2FA on here, Auth0 counts as the first factor only, unless the
+    token says the tenant checked a second one (`amr`): then the challenge is answered."""
     user = auth0_service.browser_user(claims)
-    return _open_browser_session(user, replaces_session_id, mfa=False, method=AUTH0)
+    mfa_done = auth0_service.mfa_performed(claims)
+    if not mfa_done and mfa_service.is_enabled(user.id):
+        return _challenge(user, BROWSER, AUTH0)
+    return _open_browser_session(user, replaces_session_id, mfa=mfa_done, method=AUTH0)
 
 
 def _check_credentials(*, email: str, password: str) -> User:

@@ -25,6 +25,7 @@ from errors import InvalidToken
 from models import AuditEvent, AuthSession, User, db
 from services import auth0_service
 from tests.factories import HTML, create_user, csrf_token, login, post_form
+from tests.integration.test_mfa_api import code_at, enrol
 from tests.mail_server import configured
 from tests.oidc_provider import (
     AUDIENCE,
@@ -145,6 +146,35 @@ def test_a_disabled_linked_user_is_refused(app, client, auth0):
         db.session.get(User, user.id).auth0_sub = "auth0|api-user"
         db.session.commit()
     assert_invalid(client.get("/auth/profile", headers=bearer(auth0.sign())))
+
+
+def totp_account(app, client, email: str) -> str:
+    """An account with two-factor authentication on (turned on through the API): its secret."""
+    user = create_user(app, email=email)
+    secret, _ = enrol(client, login(client, user.email))
+    return secret
+
+
+def test_auth0_token_of_an_account_with_2fa_needs_amr_mfa(app, client, auth0):
+    totp_account(app, client, "api@example.com")
+    refused = client.get("/auth/profile", headers=bearer(verified(auth0)))  # links by email
+    assert refused.status_code == 401
+    assert refused.json["error"]["code"] == "MFA_REQUIRED"
+    assert 'error="insufficient_user_authentication"' in refused.headers["WWW-Authenticate"]
+    user = user_by_sub(app, "auth0|api-user")
+    for amr in (["pwd"], "mfa", None):
+        response = client.get(f"/api/v1/users/{user.id}", headers=bearer(auth0.sign(amr=amr)))
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "MFA_REQUIRED"
+    accepted = client.get(
+        f"/api/v1/users/{user.id}", headers=bearer(auth0.sign(amr=["pwd", "mfa"]))
+    )
+    assert accepted.status_code == 200, accepted.json
+
+
+def test_auth0_token_without_amr_is_fine_for_an_account_without_2fa(app, client, auth0):
+    create_user(app, email="api@example.com")
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
 
 
 def test_key_rotation_refetches_the_keys_for_a_new_kid(client, auth0):
@@ -370,6 +400,44 @@ def test_sign_in_with_auth0_is_audited_like_a_password_sign_in(app, client, auth
         ).all()
     assert (event.actor_id, event.subject_id) == (user.id, user.id)
     assert event.details == {"kind": "browser", "method": "auth0", "mfa": False}
+
+
+def test_sign_in_with_auth0_asks_for_the_local_second_factor(app, client, auth0):
+    secret = totp_account(app, client, "browser@example.com")
+    url, _ = start_sign_in(client, "/auth/auth0/login?next=/auth/profile%3Fx%3D1")
+    response = callback(client, url)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/auth/login/mfa?next=")
+    assert client.get("/auth/profile", headers=JSON).status_code == 401  # not signed in yet
+    wrong = post_form(client, "/auth/login/mfa", {"code": "000000"}, token_page="/auth/login/mfa")
+    assert wrong.status_code == 401
+    done = post_form(
+        client,
+        "/auth/login/mfa?next=/auth/profile%3Fx%3D1",
+        {"code": code_at(secret, 1)},
+        token_page="/auth/login/mfa",
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)
+    assert done.headers["Location"] == "/auth/profile?x=1"
+    assert client.get("/auth/profile", headers=JSON).json["data"]["email"] == "browser@example.com"
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.type == "auth.login_succeeded")
+        ).all()[-1]
+    assert event.details == {"kind": "browser", "method": "auth0", "mfa": True}
+    # A session that began at Auth0 still ends there too.
+    logout = post_form(client, "/auth/logout", {}, token_page="/auth/profile")
+    assert urlsplit(logout.headers["Location"]).path == "/v2/logout"
+
+
+def test_sign_in_with_auth0_mfa_needs_no_local_code(app, client, auth0):
+    totp_account(app, client, "browser@example.com")
+    auth0.id_token_claims = {"amr": ["mfa"]}
+    url, _ = start_sign_in(client)
+    response = callback(client, url)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/auth/profile"
+    assert client.get("/auth/profile", headers=JSON).status_code == 200
 
 
 def test_sign_in_replaces_a_password_session(app, client, auth0):
