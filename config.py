@@ -276,7 +276,8 @@ class Config:
     def _read_legacy_api_settings(self, env: Env) -> None:
         """The old Node.js service's `/v1` contract (blueprints/v1_compat, docs/migration.md)."""
         self.LEGACY_API_ENABLED = env.boolean("LEGACY_API_ENABLED", True)
-        # The old service's JWT_SECRET: its access tokens stay valid on /v1 until they expire.
+        # The old service's JWT_SECRET: its access tokens stay valid on /v1 until they expire;
+        # imported refresh tokens must verify with it.
         self.LEGACY_JWT_SECRET = env.optional("LEGACY_JWT_SECRET")
         # true: /v1 applies the /api/v1 password policy instead of the old rule.
         self.LEGACY_STRICT_PASSWORD_POLICY = env.boolean("LEGACY_STRICT_PASSWORD_POLICY", False)

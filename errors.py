@@ -96,6 +96,24 @@ class InvalidMfaCode(AppError):
     )
 
 
+class MfaRequired(AppError):
+    """A valid token of an account with two-factor authentication on that does not show a second
+    factor (an Auth0 token without `amr: ["mfa"]`). RFC 9470's step-up challenge."""
+
+    status, code, default_message = (
+        401,
+        "MFA_REQUIRED",
+        "This account has two-factor authentication on and the token does not show a second "
+        "factor: sign in with multi-factor at Auth0, or with the password and a code here",
+    )
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(
+            message,
+            headers={"WWW-Authenticate": 'Bearer error="insufficient_user_authentication"'},
+        )
+
+
 class Forbidden(AppError):
     status, code, default_message = 403, "FORBIDDEN", "You are not allowed to do this"
 

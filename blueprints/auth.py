@@ -34,6 +34,8 @@ TAGS = ("browser",)
 PROFILE_PAGE = "auth/profile.html"
 # Set in the cookie of a session started through Auth0: its logout also ends the tenant's.
 SIGNED_IN_WITH_AUTH0 = "auth0"
+# Set beside a pending second factor whose first was Auth0 (it becomes SIGNED_IN_WITH_AUTH0).
+MFA_PENDING_AUTH0_KEY = "mfa_pending_auth0"
 
 
 @bp.after_request
@@ -85,11 +87,15 @@ def auth0_logout_redirect() -> str | None:
     return auth0_service.logout_url(auth0_service.public_url("auth.login_page"))
 
 
-def ask_for_second_factor(challenge: MfaChallenge) -> ResponseReturnValue:
-    """Keep the pending sign-in in the cookie and ask for the code (a page, or JSON)."""
+def ask_for_second_factor(
+    challenge: MfaChallenge, *, next_path: str | None = None, via_auth0: bool = False
+) -> ResponseReturnValue:
+    """Keep the pending sign-in in the cookie and ask for the code (a page, or JSON).
+    `via_auth0`: its first factor was Auth0, so the session it opens logs out there too."""
     session[MFA_PENDING_KEY] = challenge.mfa_token
+    session[MFA_PENDING_AUTH0_KEY] = via_auth0
     if wants_html():
-        next_path = request.args.get("next")
+        next_path = next_path or request.args.get("next")
         target = url_for("auth.login_mfa_page", next=next_path) if next_path else None
         return redirect(target or url_for("auth.login_mfa_page"), 303)
     data = MfaRequired.model_validate(challenge, from_attributes=True).model_dump(mode="json")

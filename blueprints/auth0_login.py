@@ -13,13 +13,15 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import Flask, current_app, flash, redirect, request, session
 from flask.typing import ResponseReturnValue
+from joserfc.errors import JoseError
 from requests import RequestException
 
-from blueprints.auth import SIGNED_IN_WITH_AUTH0, bp
+from blueprints.auth import SIGNED_IN_WITH_AUTH0, ask_for_second_factor, bp
 from blueprints.pages import render_page, same_site_path, see_other
 from blueprints.security import signed_in_session_id, start_browser_session
 from errors import AccountDisabled, AppError, InvalidToken, NotFound
 from services import auth0_service, auth_service
+from services.auth_service import MfaChallenge
 
 EXTENSION = "auth0_oauth"
 NEXT_KEY = "auth0_next"
@@ -91,7 +93,9 @@ def auth0_callback() -> ResponseReturnValue:
         )
     except auth0_service.NotLinked:
         return _failed(NOT_LINKED, 403)
-    except (OAuthError, InvalidToken) as exc:
+    except (OAuthError, JoseError, InvalidToken) as exc:
+        # JoseError: Authlib checks the ID token (signature, kid, iss, aud, exp, nonce) with
+        # joserfc, whose errors are not OAuthError.
         current_app.logger.info("Auth0 sign-in refused: %s", exc)
         return _failed(FAILED, 400)
     except AccountDisabled as exc:
@@ -99,7 +103,9 @@ def auth0_callback() -> ResponseReturnValue:
     except (RequestException, AppError) as exc:
         current_app.logger.warning("Auth0 sign-in failed: %s", exc)
         return _failed(FAILED, 503)
-    next_path = session.get(NEXT_KEY)
+    next_path = session.pop(NEXT_KEY, None)
+    if isinstance(principal, MfaChallenge):  # 2FA on here, and Auth0 did not check a second
+        return ask_for_second_factor(principal, next_path=same_site_path(next_path), via_auth0=True)
     start_browser_session(principal)
     session[SIGNED_IN_WITH_AUTH0] = True
     flash(f"Welcome, {principal.user.name}.", "success")

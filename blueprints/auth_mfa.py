@@ -8,7 +8,13 @@ from typing import Any
 from flask import flash, g, session
 from flask.typing import ResponseReturnValue
 
-from blueprints.auth import PROFILE_PAGE, TAGS, bp
+from blueprints.auth import (
+    MFA_PENDING_AUTH0_KEY,
+    PROFILE_PAGE,
+    SIGNED_IN_WITH_AUTH0,
+    TAGS,
+    bp,
+)
 from blueprints.endpoint import endpoint
 from blueprints.pages import redirect_after_sign_in, render_page, see_other, wants_html
 from blueprints.rate_limits import MFA_PENDING_KEY, code_limits
@@ -83,7 +89,10 @@ def login_mfa(body: MfaBrowserRequest) -> object:
     principal = auth_service.complete_browser_mfa(
         mfa_token=token, code=body.code, replaces_session_id=signed_in_session_id()
     )
+    via_auth0 = session.get(MFA_PENDING_AUTH0_KEY) is True
     start_browser_session(principal)
+    if via_auth0:
+        session[SIGNED_IN_WITH_AUTH0] = True
     if wants_html():
         flash(f"Welcome back, {principal.user.name}.", "success")
         return redirect_after_sign_in()

@@ -1,6 +1,9 @@
 """Who is calling, resolved once per request: a Bearer token (API clients) or the session cookie
 (browsers, through Flask-Login), and when a request must prove it is not cross-site (CSRF).
 
+The token APIs (`/api/…`, the old `/v1/…`) never read the cookie: that is what lets them skip
+the CSRF check, so both rules follow from one list of prefixes.
+
 The session cookie carries the id of an `AuthSession` row, never the user id: every request checks
 that row, so logout and password changes end a session server-side even if its cookie is replayed.
 """
@@ -21,7 +24,8 @@ MAX_AUTHORIZATION_LENGTH = 8192
 SESSION_KEY = "_user_id"  # where Flask-Login keeps the id (here: the AuthSession id)
 BEARER = "bearer"
 COOKIE = "session"
-# APIs that never read the session cookie, so cross-site requests cannot ride on it.
+# APIs that never read the session cookie, so cross-site requests cannot ride on it (and so
+# they need no CSRF token).
 TOKEN_API_PREFIXES = ("/api/", "/v1/")
 CSRF_MESSAGE = "The form is out of date or its security token is missing; reload the page"
 
@@ -68,7 +72,8 @@ def session_principal() -> Principal | None:
 def authenticate_request() -> Principal:
     """Resolve the caller or raise 401; the result is kept on `g` for the request.
 
-    An `Authorization` header decides alone (a bad token is 401 even with a good cookie).
+    An `Authorization` header decides alone (a bad token is 401 even with a good cookie); the
+    cookie counts only outside the token APIs, which are exempt from the CSRF check.
     """
     principal: Principal | None = g.get("principal")
     if principal is not None:
@@ -78,13 +83,18 @@ def authenticate_request() -> Principal:
         principal = auth_service.authenticate_access_token(token)
         g.auth_method = BEARER
     else:
-        principal = session_principal()
+        principal = session_principal() if cookie_accepted() else None
         if principal is None:
             raise AuthenticationRequired()
         g.auth_method = COOKIE
     g.principal = principal
     g.user_id = principal.id
     return principal
+
+
+def cookie_accepted() -> bool:
+    """True where the session cookie may identify the caller: everywhere but the token APIs."""
+    return not request.path.startswith(TOKEN_API_PREFIXES)
 
 
 def current_principal() -> Principal:
@@ -145,7 +155,7 @@ def csrf_required() -> bool:
     """
     if request.method not in current_app.config["WTF_CSRF_METHODS"]:
         return False
-    if request.endpoint is None or request.path.startswith(TOKEN_API_PREFIXES) or bearer_request():
+    if request.endpoint is None or not cookie_accepted() or bearer_request():
         return False
     if not request.is_json:
         return True

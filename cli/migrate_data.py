@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from services import migration_service
@@ -69,6 +70,12 @@ def import_mongo(
         raise click.ClickException(str(exc)) from exc
     for line in report.lines():
         click.echo(line)
+    if tokens_path is not None and not current_app.config.get("LEGACY_JWT_SECRET"):
+        click.echo(
+            "warning: LEGACY_JWT_SECRET is not set: imported refresh tokens are refused "
+            "until it holds the old service's JWT_SECRET",
+            err=True,
+        )
     for conflict in report.conflicts[:SHOWN_PROBLEMS]:
         click.echo(f"  conflict (changed on both sides, neither overwritten): {conflict}")
     rejected = report.all_rejected

@@ -7,7 +7,9 @@ flood of made-up kids cannot turn into a flood of fetches), each fetch bounded b
 
 A subject (`sub`) is linked to one local user (`users.auth0_sub`). On first sight of a subject
 whose `email` is verified, a live account with that email is linked; when there is none, one is
-created with the `user` role if `AUTH0_AUTO_PROVISION` is on.
+created with the `user` role if `AUTH0_AUTO_PROVISION` is on. Whether the tenant checked a second
+factor is read from `amr` (`mfa_performed`); auth_service decides what that means for a user with
+2FA on here (docs/decisions/0090-auth0-and-the-local-second-factor.md).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from flask import Flask, current_app, url_for
 from sqlalchemy import select
 
 from errors import AccountDisabled, InvalidToken, ServiceUnavailable
-from models import Role, User, db, utcnow
+from models import Role, User, UserMfa, db, utcnow
+from services import mfa_service
 from services.base_service import read_only, unit_of_work
 
 logger = logging.getLogger(__name__)
@@ -35,6 +38,8 @@ EXTENSION = "auth0_jwks"
 UNAVAILABLE_MESSAGE = "The identity provider's signing keys cannot be fetched, try again later"
 # Principal.session_id of a caller authenticated by an Auth0 access token: no local session.
 SESSION_PREFIX = "auth0:"
+# The `amr` value saying the tenant checked a second factor.
+MFA_METHOD = "mfa"
 
 
 class JwksUnavailable(ServiceUnavailable):
@@ -49,10 +54,11 @@ class NotLinked(InvalidToken):
 
 @dataclass(frozen=True)
 class LinkedUser:
-    """The local user an Auth0 subject signs in as."""
+    """The local user an Auth0 subject signs in as, and whether it has 2FA on here."""
 
     id: int
     role: str
+    mfa_enabled: bool
 
 
 def api_enabled(config: Any = None) -> bool:
@@ -211,18 +217,26 @@ def authenticate(claims: dict[str, Any]) -> LinkedUser:
     sub = claims["sub"]
     with read_only() as connection:
         row = connection.execute(
-            select(User.id, User.role, User.is_active).where(
-                User.auth0_sub == sub, User.deleted_at.is_(None)
-            )
+            select(User.id, User.role, User.is_active, UserMfa.confirmed_at.is_not(None))
+            .outerjoin(UserMfa, UserMfa.user_id == User.id)
+            .where(User.auth0_sub == sub, User.deleted_at.is_(None))
         ).first()
     if row is None:
         user = link_or_provision(claims)
         row_id, role, active = user.id, user.role, user.is_active
+        mfa_enabled = mfa_service.is_enabled(user.id)  # an existing account just linked
     else:
-        row_id, role, active = row
+        row_id, role, active, mfa_enabled = row
     if not active:
         raise InvalidToken()
-    return LinkedUser(id=row_id, role=role)
+    return LinkedUser(id=row_id, role=role, mfa_enabled=bool(mfa_enabled))
+
+
+def mfa_performed(claims: dict[str, Any]) -> bool:
+    """True when the tenant says this sign-in used multi-factor authentication: `amr` (RFC 8176)
+    is a list holding "mfa", as Auth0 writes it once the user passed its MFA."""
+    methods = claims.get("amr")
+    return isinstance(methods, list) and MFA_METHOD in methods
 
 
 def link_or_provision(claims: dict[str, Any]) -> User:

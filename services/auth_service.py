@@ -18,6 +18,7 @@ from errors import (
     InvalidCredentials,
     InvalidMfaCode,
     InvalidToken,
+    MfaRequired,
     NotFound,
     ValidationError,
 )
@@ -160,6 +161,9 @@ def authenticate_v1_token(token: str) -> Principal:
 def _authenticate_auth0_token(token: str) -> Principal:
     claims = auth0_service.verify_access_token(token)
     user = auth0_service.authenticate(claims)
+    if user.mfa_enabled and not auth0_service.mfa_performed(claims):
+        # The local second factor cannot be asked for on an API call: refuse (docs/api.md).
+        raise MfaRequired()
     jti = claims.get("jti")
     return Principal(
         id=user.id,
@@ -170,6 +174,9 @@ def _authenticate_auth0_token(token: str) -> Principal:
 
 
 BROWSER = "browser"
+# How a sign-in proved who it was (the audit event's `method`, carried by the mfa_token).
+PASSWORD = mfa_service.FIRST_FACTOR
+AUTH0 = "auth0"
 
 
 def authenticate_browser_session(session_id: str) -> Principal | None:
@@ -239,11 +246,11 @@ def login_browser(
 def complete_browser_mfa(
     *, mfa_token: str, code: str, replaces_session_id: str | None = None
 ) -> Principal:
-    """Second step of a browser sign-in."""
-    user_id = mfa_service.decode_mfa_token(mfa_token, BROWSER)
-    with _recording_failures(None, user_id=user_id):
-        user = _check_second_factor(user_id, code)
-        return _open_browser_session(user, replaces_session_id, mfa=True)
+    """Second step of a browser sign-in (its first was the password or Auth0)."""
+    pending = mfa_service.decode_pending_sign_in(mfa_token, BROWSER)
+    with _recording_failures(None, user_id=pending.user_id):
+        user = _check_second_factor(pending.user_id, code)
+        return _open_browser_session(user, replaces_session_id, mfa=True, method=pending.method)
 
 
 @contextmanager
@@ -265,9 +272,9 @@ def _recording_failures(email: str | None, *, user_id: int | None = None) -> Ite
         raise
 
 
-def _challenge(user: User, kind: str) -> MfaChallenge:
+def _challenge(user: User, kind: str, method: str = PASSWORD) -> MfaChallenge:
     return MfaChallenge(
-        mfa_token=mfa_service.encode_mfa_token(user.id, kind),
+        mfa_token=mfa_service.encode_mfa_token(user.id, kind, method),
         expires_in=current_app.config["MFA_TOKEN_SECONDS"],
     )
 
@@ -290,25 +297,28 @@ def _open_api_session(user: User, *, kind: str, mfa: bool) -> IssuedTokens:
     return session_service.issue_tokens(user, session.id)
 
 
-def _open_browser_session(user: User, replaces_session_id: str | None, *, mfa: bool) -> Principal:
+def _open_browser_session(
+    user: User, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
+) -> Principal:
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
     session = session_service.open_session(user, kind=BROWSER)
-    _record_login(user, BROWSER, mfa)
+    _record_login(user, BROWSER, mfa, method)
     return Principal.of(user, session.id)
 
 
 @transactional
 def login_auth0_browser(
     *, claims: dict[str, Any], replaces_session_id: str | None = None
-) -> Principal:
-    """Open a browser session for the user of a verified Auth0 ID token, like a password login."""
+) -> Principal | MfaChallenge:
+    """Open a browser session for the user of a verified Auth0 ID token, like a password login
+    (and audited like one). With 2FA on here, Auth0 counts as the first factor only, unless the
+    token says the tenant checked a second one (`amr`): then the challenge is answered."""
     user = auth0_service.browser_user(claims)
-    if replaces_session_id:
-        session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
-    user.last_login_at = utcnow()
-    session = session_service.open_session(user, kind=BROWSER)
-    return Principal.of(user, session.id)
+    mfa_done = auth0_service.mfa_performed(claims)
+    if not mfa_done and mfa_service.is_enabled(user.id):
+        return _challenge(user, BROWSER, AUTH0)
+    return _open_browser_session(user, replaces_session_id, mfa=mfa_done, method=AUTH0)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
@@ -325,13 +335,13 @@ def _check_credentials(*, email: str, password: str) -> User:
     return user
 
 
-def _record_login(user: User, kind: str, mfa: bool) -> None:
+def _record_login(user: User, kind: str, mfa: bool, method: str = PASSWORD) -> None:
     user.last_login_at = utcnow()
     audit_service.record(
         audit_service.LOGIN_SUCCEEDED,
         actor_id=user.id,
         subject_id=user.id,
-        details={"kind": kind, "mfa": mfa},
+        details={"kind": kind, "method": method, "mfa": mfa},
     )
 
 
@@ -345,6 +355,8 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
         user = db.session.get(User, session.user_id) if session else None
         if session is None or session.is_revoked or user is None:
             raise InvalidToken()
+        if session.kind == session_service.LEGACY_KIND:
+            _check_imported_refresh_token(refresh_token, user)
         reused = stored.used_at is not None or not session_service.claim_refresh_token(stored)
         if reused:
             session_service.revoke_session(session.id, reason=session_service.REVOKED_REUSE)
@@ -358,6 +370,15 @@ def refresh(*, refresh_token: str) -> IssuedTokens:
     if reused:
         logger.warning("refresh token reuse detected; session revoked (user %s)", user.id)
     raise InvalidToken()
+
+
+def _check_imported_refresh_token(token: str, user: User) -> None:
+    """A refresh token imported from the old service is its JWT, stored as a hash: it must still
+    verify as the old service verified it (`LEGACY_JWT_SECRET`, `exp`, type `refresh`) and name
+    its owner, else the import could hand a new pair to a token the old service would refuse."""
+    claims = token_service.decode_legacy_token(token, token_service.REFRESH)
+    if claims.legacy_id != user.legacy_id:
+        raise InvalidToken()
 
 
 @transactional

@@ -8,7 +8,13 @@ database, which is correct everywhere):
   transaction commits; readers fill only absent keys (SET NX). A reader that loaded the old state
   can therefore never overwrite a tombstone, and a revocation holds at once for every worker. The
   one bounded gap: a reader that read the database before the commit and writes more than
-  `TOMBSTONE_SECONDS` later. A failed tombstone write fails the change (it rolls back).
+  `TOMBSTONE_SECONDS` later.
+  Redis is never needed to revoke (signing out works whenever the database does): a tombstone
+  that cannot be written is owed. While Redis is unreachable every process answers from the
+  database, which already holds the revocation; the owing process writes its tombstones before it
+  trusts Redis again and retries every `RETRY_SECONDS` in the background, and a process that saw
+  Redis fail answers from the database for `GRACE_SECONDS` after it returns, so entries Redis kept
+  through the outage are tombstoned before they are trusted (docs/decisions/0091).
 * Counts of users per filter, under a generation bumped after every commit that adds, deletes or
   changes a user in a counted way; a count is only ever stored under the generation it was read
   in, so no reader sees a count from before a write that already answered.
@@ -17,6 +23,8 @@ database, which is correct everywhere):
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 TOMBSTONE = "-"
 TOMBSTONE_SECONDS = 120
+# Owed tombstones are retried this often; after an outage, the database answers for a while.
+RETRY_SECONDS = 0.5
+GRACE_SECONDS = 2 * RETRY_SECONDS
 COUNT_SECONDS = 300
 # Changing these user columns changes who may call (auth) or what a filtered count counts.
 AUTH_COLUMNS = ("role", "is_active", "deleted_at")
@@ -44,16 +55,75 @@ return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
 
 
 class Cache:
-    """The Redis client and key prefix of one application."""
+    """The Redis client and key prefix of one application, and the tombstones it owes."""
 
     def __init__(self, url: str, prefix: str, entry_seconds: int) -> None:
         self.client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
         self.prefix = prefix
         self.entry_seconds = entry_seconds
         self.count_script = self.client.register_script(COUNT_SCRIPT)
+        self.owed: set[str] = set()
+        self.outage_seen = False
+        self.trusted_from = 0.0
+        self._lock = threading.Lock()
+        self._retrying = False
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
+
+    def write_tombstones(self, names: list[str]) -> None:
+        """Tombstone these keys, or owe them when Redis cannot be reached."""
+        with self._lock:
+            self.owed.update(names)
+        if self._pay():
+            return
+        logger.warning(
+            "auth cache unreachable: %d tombstone(s) owed (the database holds the change)",
+            len(names),
+        )
+        with self._lock:
+            start, self._retrying = not self._retrying, True
+        if start:
+            threading.Thread(target=self._retry, name="cache-tombstones", daemon=True).start()
+
+    def settled(self) -> bool:
+        """True when nothing is owed (writing what is owed first) and no outage is recent:
+        only then may Redis vouch for a caller."""
+        if self.owed and not self._pay():
+            return False
+        if self.outage_seen:
+            self.outage_seen = False
+            self.trusted_from = time.monotonic() + GRACE_SECONDS
+        return time.monotonic() >= self.trusted_from
+
+    def failed(self) -> None:
+        """Note that Redis failed: once it answers again, trust it only after the grace."""
+        self.outage_seen = True
+
+    def _pay(self) -> bool:
+        with self._lock:
+            names = list(self.owed)
+        try:
+            with self.client.pipeline(transaction=False) as pipe:
+                for name in names:
+                    pipe.set(name, TOMBSTONE, ex=TOMBSTONE_SECONDS)
+                pipe.execute()
+        except redis.RedisError:
+            self.failed()
+            return False
+        with self._lock:
+            self.owed.difference_update(names)
+        return True
+
+    def _retry(self) -> None:
+        while True:
+            time.sleep(RETRY_SECONDS)
+            with self._lock:
+                if not self.owed:
+                    self._retrying = False
+                    return
+            if self._pay():
+                logger.info("auth cache reachable again: owed tombstones written")
 
 
 def init_app(app: Any) -> None:
@@ -87,8 +157,9 @@ def cached_role(session_id: str, user_id: int) -> str | None:
         )
     except redis.RedisError:
         logger.warning("auth cache unreachable; answering from the database")
+        cache.failed()
         return None
-    if session_state != b"1" or role in (None, TOMBSTONE.encode()):
+    if not cache.settled() or session_state != b"1" or role in (None, TOMBSTONE.encode()):
         return None
     return role.decode() if isinstance(role, bytes) else str(role)
 
@@ -96,7 +167,7 @@ def cached_role(session_id: str, user_id: int) -> str | None:
 def remember_caller(session_id: str, user_id: int, role: str) -> None:
     """Record a caller the database just vouched for, never over a tombstone."""
     cache = current()
-    if cache is None:
+    if cache is None or not cache.settled():
         return
     try:
         with cache.client.pipeline(transaction=False) as pipe:
@@ -105,6 +176,7 @@ def remember_caller(session_id: str, user_id: int, role: str) -> None:
             pipe.execute()
     except redis.RedisError:
         logger.warning("auth cache unreachable; entry not stored")
+        cache.failed()
 
 
 def forget_sessions(session_ids: list[str]) -> None:
@@ -121,10 +193,7 @@ def _tombstone(keys: list[tuple[str, object]]) -> None:
     cache = current()
     if cache is None or not keys:
         return
-    with cache.client.pipeline(transaction=False) as pipe:
-        for kind, name in keys:
-            pipe.set(cache.key(kind, name), TOMBSTONE, ex=TOMBSTONE_SECONDS)
-        pipe.execute()
+    cache.write_tombstones([cache.key(kind, name) for kind, name in keys])
 
 
 def user_count(signature: str, compute: Callable[[], int]) -> int:

@@ -32,6 +32,7 @@ RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 base32 characters
 VALID_WINDOW = 1  # steps accepted either side of now
 MFA_TOKEN_TYPE = "mfa"  # noqa: S105 - a token type, not a secret
+FIRST_FACTOR = "password"  # the usual first factor of a sign-in
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,14 @@ class Enrolment:
     secret: str
     otpauth_uri: str
     qr_svg: str
+
+
+@dataclass(frozen=True)
+class PendingSignIn:
+    """What an mfa_token vouches for: whose first factor was right, and which it was."""
+
+    user_id: int
+    method: str
 
 
 @dataclass(frozen=True)
@@ -195,14 +204,16 @@ def status(user_id: int) -> dict[str, Any]:
     }
 
 
-def encode_mfa_token(user_id: int, kind: str) -> str:
-    """A short-lived signed token that says: this user gave the right password, needs a code."""
+def encode_mfa_token(user_id: int, kind: str, method: str = FIRST_FACTOR) -> str:
+    """A short-lived signed token that says: this user passed the first factor (`method`: the
+    password, or Auth0), needs a code."""
     now = utcnow()
     config = current_app.config
     claims = {
         "sub": str(user_id),
         "type": MFA_TOKEN_TYPE,
         "kind": kind,
+        "method": method,
         "jti": uuid.uuid4().hex,
         "iat": now,
         "exp": now + timedelta(seconds=config["MFA_TOKEN_SECONDS"]),
@@ -215,6 +226,11 @@ def encode_mfa_token(user_id: int, kind: str) -> str:
 
 def decode_mfa_token(token: str, kind: str) -> int:
     """The user id of a valid mfa_token of this kind, or INVALID_TOKEN."""
+    return decode_pending_sign_in(token, kind).user_id
+
+
+def decode_pending_sign_in(token: str, kind: str) -> PendingSignIn:
+    """The sign-in a valid mfa_token of this kind vouches for, or INVALID_TOKEN."""
     config = current_app.config
     try:
         claims = jwt.decode(
@@ -227,6 +243,8 @@ def decode_mfa_token(token: str, kind: str) -> int:
         )
         if claims["type"] != MFA_TOKEN_TYPE or claims["kind"] != kind:
             raise InvalidToken()
-        return int(claims["sub"])
+        return PendingSignIn(
+            user_id=int(claims["sub"]), method=str(claims.get("method", FIRST_FACTOR))
+        )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken("The sign-in step expired or is invalid; sign in again") from exc

@@ -10,6 +10,8 @@ from sqlalchemy import select, update
 from models import AuthSession, RefreshToken, User, db, utcnow
 from services import cache_service, token_service
 
+# The session of a refresh token imported from the old service (services/mongo_import/tokens.py).
+LEGACY_KIND = "legacy"
 REVOKED_LOGOUT = "logout"
 REVOKED_PASSWORD_CHANGE = "password_change"  # noqa: S105 - a reason, not a secret
 REVOKED_PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret

@@ -20,6 +20,7 @@ ALGORITHM = "HS256"
 # Verified access tokens remembered per worker (a few hundred bytes each).
 VERIFIED_TOKENS = 8192
 ACCESS = "access"
+REFRESH = "refresh"
 REQUIRED_CLAIMS = ("sub", "jti", "type", "iat", "exp", "iss", "aud", "sid")
 LEGACY_REQUIRED_CLAIMS = ("sub", "type", "iat", "exp")
 
@@ -35,8 +36,8 @@ class AccessClaims:
 
 
 @dataclass(frozen=True)
-class LegacyAccessClaims:
-    """The verified claims of an access token signed by the old Node.js service."""
+class LegacyClaims:
+    """The verified claims of a token (access or refresh) signed by the old Node.js service."""
 
     legacy_id: str
     issued_at: datetime
@@ -126,9 +127,15 @@ def _verified_access_claims(token: str, secret: str, audience: str, issuer: str)
     )
 
 
-def decode_legacy_access_token(token: str) -> LegacyAccessClaims:
-    """Verify an old service's access token (HS256 with `LEGACY_JWT_SECRET`, payload
-    `sub`/`iat`/`exp`/`type`), or raise INVALID_TOKEN; without the secret none is accepted."""
+def decode_legacy_access_token(token: str) -> LegacyClaims:
+    """Verify an access token of the old service (see `decode_legacy_token`)."""
+    return decode_legacy_token(token, ACCESS)
+
+
+def decode_legacy_token(token: str, kind: str) -> LegacyClaims:
+    """Verify a token of the old service as its `jwt.verify` did (HS256 with `LEGACY_JWT_SECRET`,
+    unexpired, payload `sub`/`iat`/`exp`/`type` with `type` equal to `kind`), or raise
+    INVALID_TOKEN; without the secret none is accepted."""
     secret = current_app.config.get("LEGACY_JWT_SECRET")
     if not secret:
         raise InvalidToken()
@@ -136,10 +143,10 @@ def decode_legacy_access_token(token: str) -> LegacyAccessClaims:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": list(LEGACY_REQUIRED_CLAIMS)}
         )
-        if claims["type"] != ACCESS or not isinstance(claims["sub"], str):
+        if claims["type"] != kind or not isinstance(claims["sub"], str):
             raise InvalidToken()
         zone = utcnow().tzinfo
-        return LegacyAccessClaims(
+        return LegacyClaims(
             legacy_id=claims["sub"],
             issued_at=datetime.fromtimestamp(claims["iat"], tz=zone),
             expires_at=datetime.fromtimestamp(claims["exp"], tz=zone),

@@ -65,15 +65,18 @@ def token_document(
     kind: str = "refresh",
     expires: datetime | None = None,
     blacklisted: bool = False,
+    secret: str = OLD_JWT_SECRET,
+    claims: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A tokens document: the JWT in clear, as the old service stored it."""
+    """A tokens document: the JWT in clear, as the old service stored it (`secret` and `claims`
+    make a JWT the old service would have refused, in a document that looks live)."""
     now = datetime.now(UTC).replace(microsecond=0)
     expires = expires or now + timedelta(days=30)
-    claims = {"sub": str(user["_id"]), "iat": now, "exp": expires, "type": kind}
+    payload = {"sub": str(user["_id"]), "iat": now, "exp": expires, "type": kind, **(claims or {})}
     return {
         "_id": ObjectId(),
         "blacklisted": blacklisted,
-        "token": jwt.encode(claims, OLD_JWT_SECRET, algorithm="HS256"),
+        "token": jwt.encode(payload, secret, algorithm="HS256"),
         "user": user["_id"],
         "type": kind,
         "expires": expires,

@@ -77,6 +77,10 @@ class Provider:
     jwks_requests: int = 0
     jwks_delay: float = 0.0
     jwks_status: int = 200
+    # What the next ID tokens get on top of the signed-in account (`amr`, or a bad `nonce`,
+    # `aud`, `iss`, `exp`), and the key that signs them when not the published one.
+    id_token_claims: dict[str, Any] = field(default_factory=dict)
+    id_token_key: SigningKey | None = None
     token_requests: list[dict[str, str]] = field(default_factory=list)
     authorize_requests: list[dict[str, str]] = field(default_factory=list)
 
@@ -212,12 +216,19 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             ):
                 self._json(400, {"error": "invalid_grant"})
                 return
-            id_claims = {**pending.user, "aud": CLIENT_ID, "nonce": pending.nonce}
+            id_claims = {
+                **pending.user,
+                "aud": CLIENT_ID,
+                "nonce": pending.nonce,
+                **provider.id_token_claims,
+            }
             self._json(
                 200,
                 {
                     "access_token": provider.sign(sub=pending.user["sub"]),
-                    "id_token": provider.sign(id_claims, scope=None, jti=None),
+                    "id_token": provider.sign(
+                        id_claims, key=provider.id_token_key, scope=None, jti=None
+                    ),
                     "token_type": "Bearer",
                     "expires_in": 600,
                 },

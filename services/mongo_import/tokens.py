@@ -2,7 +2,8 @@
 
 The old service stored each token (a JWT) in clear; we keep only its SHA-256, linked to the user
 through an `AuthSession` of kind `legacy`, with its original expiry, so the token can be presented
-once (`POST /api/v1/auth/refresh`, later the `/v1` compatibility API) and is rotated then.
+once (`POST /api/v1/auth/refresh`, or `/v1/auth/refresh-tokens`) and is rotated then, if it
+still verifies as the old service's JWT (`auth_service.refresh`).
 Expired, blacklisted, password-reset and email-verification tokens are skipped and counted.
 """
 
@@ -18,14 +19,13 @@ from bson import ObjectId
 from sqlalchemy import insert, select
 
 from models import AuthSession, RefreshToken, User, db, utcnow
-from services import token_service
+from services import session_service, token_service
 from services.base_service import unit_of_work
 from services.mongo_import.documents import SourceDocument, read_documents
 from services.mongo_import.report import Rejected, TokenReport
 
 TOKENS = "tokens"
 REFRESH = "refresh"
-LEGACY_SESSION_KIND = "legacy"
 
 
 def import_tokens(
@@ -130,7 +130,7 @@ def _apply_batch(
                 {
                     "id": session_id,
                     "user_id": user_id,
-                    "kind": LEGACY_SESSION_KIND,
+                    "kind": session_service.LEGACY_KIND,
                     "created_at": created,
                 }
             )

@@ -10,6 +10,8 @@ from playwright.sync_api import Page, expect
 
 from services import auth0_service
 from tests.e2e.conftest import BrowserErrors, LiveServer
+from tests.factories import create_user, login
+from tests.integration.test_mfa_api import code_at, enrol
 from tests.mail_server import configured
 from tests.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Provider, running_provider
 
@@ -45,4 +47,20 @@ def test_sign_in_with_auth0_and_sign_out_of_the_tenant(
     expect(page).to_have_url(f"{live_server.url}/auth/login")
     page.goto("/auth/profile")
     expect(page).to_have_url(f"{live_server.url}/auth/login?next=/auth/profile")
+    assert browser_errors.unexpected() == []
+
+
+def test_sign_in_with_auth0_asks_for_the_local_code_when_two_factor_is_on(
+    page: Page, browser_errors: BrowserErrors, live_server: LiveServer, tenant: Provider, live_app
+) -> None:
+    user = create_user(live_app, email="browser@example.com")  # linked by its verified email
+    client = live_app.test_client()
+    secret, _ = enrol(client, login(client, user.email))
+    page.goto("/auth/login")
+    page.get_by_role("link", name="Sign in with Auth0").click()
+    expect(page).to_have_url(f"{live_server.url}/auth/login/mfa")
+    page.get_by_label("Code").fill(code_at(secret, 1))
+    page.get_by_role("button", name="Verify").click()
+    expect(page).to_have_url(f"{live_server.url}/auth/profile")
+    expect(page.locator("main")).to_contain_text("browser@example.com")
     assert browser_errors.unexpected() == []

@@ -56,7 +56,7 @@ def test_login_success_failure_and_logout_are_recorded(app, client):
     assert failed.client_address == "127.0.0.1"
     assert failed.details == {"reason": "INVALID_CREDENTIALS", "email": user.email}
     assert recorded[1].subject_id is None
-    assert recorded[2].details == {"kind": "api", "mfa": False}
+    assert recorded[2].details == {"kind": "api", "method": "password", "mfa": False}
     # Never a secret.
     for event in recorded:
         assert PASSWORD not in str(event.details)

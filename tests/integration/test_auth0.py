@@ -22,11 +22,19 @@ from sqlalchemy import select
 
 import config
 from errors import InvalidToken
-from models import AuthSession, User, db
+from models import AuditEvent, AuthSession, User, db
 from services import auth0_service
 from tests.factories import HTML, create_user, csrf_token, login, post_form
+from tests.integration.test_mfa_api import code_at, enrol
 from tests.mail_server import configured
-from tests.oidc_provider import AUDIENCE, CLIENT_ID, CLIENT_SECRET, Provider, running_provider
+from tests.oidc_provider import (
+    AUDIENCE,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    Provider,
+    SigningKey,
+    running_provider,
+)
 
 JSON = {"Accept": "application/json"}
 AUTH0_EXTENSIONS = (auth0_service.EXTENSION, "auth0_oauth")
@@ -54,6 +62,7 @@ def auth0(app: Flask, provider: Provider) -> Iterator[Provider]:
     previous = {name: app.config.get(name) for name in settings}
     app.config.update(settings)
     provider.jwks_requests, provider.jwks_delay, provider.jwks_status = 0, 0.0, 200
+    provider.id_token_claims, provider.id_token_key = {}, None
     del provider.keys[1:]
     yield provider
     app.config.update(previous)
@@ -137,6 +146,35 @@ def test_a_disabled_linked_user_is_refused(app, client, auth0):
         db.session.get(User, user.id).auth0_sub = "auth0|api-user"
         db.session.commit()
     assert_invalid(client.get("/auth/profile", headers=bearer(auth0.sign())))
+
+
+def totp_account(app, client, email: str) -> str:
+    """An account with two-factor authentication on (turned on through the API): its secret."""
+    user = create_user(app, email=email)
+    secret, _ = enrol(client, login(client, user.email))
+    return secret
+
+
+def test_auth0_token_of_an_account_with_2fa_needs_amr_mfa(app, client, auth0):
+    totp_account(app, client, "api@example.com")
+    refused = client.get("/auth/profile", headers=bearer(verified(auth0)))  # links by email
+    assert refused.status_code == 401
+    assert refused.json["error"]["code"] == "MFA_REQUIRED"
+    assert 'error="insufficient_user_authentication"' in refused.headers["WWW-Authenticate"]
+    user = user_by_sub(app, "auth0|api-user")
+    for amr in (["pwd"], "mfa", None):
+        response = client.get(f"/api/v1/users/{user.id}", headers=bearer(auth0.sign(amr=amr)))
+        assert response.status_code == 401
+        assert response.json["error"]["code"] == "MFA_REQUIRED"
+    accepted = client.get(
+        f"/api/v1/users/{user.id}", headers=bearer(auth0.sign(amr=["pwd", "mfa"]))
+    )
+    assert accepted.status_code == 200, accepted.json
+
+
+def test_auth0_token_without_amr_is_fine_for_an_account_without_2fa(app, client, auth0):
+    create_user(app, email="api@example.com")
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
 
 
 def test_key_rotation_refetches_the_keys_for_a_new_kid(client, auth0):
@@ -352,6 +390,56 @@ def test_sign_in_with_auth0_end_to_end(app, client, auth0):
     assert client.get("/auth/profile", headers=JSON).status_code == 401
 
 
+def test_sign_in_with_auth0_is_audited_like_a_password_sign_in(app, client, auth0):
+    url, _ = start_sign_in(client)
+    assert callback(client, url).status_code == 303
+    user = user_by_sub(app, "auth0|browser-user")
+    with app.app_context():
+        (event,) = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.type == "auth.login_succeeded")
+        ).all()
+    assert (event.actor_id, event.subject_id) == (user.id, user.id)
+    assert event.details == {"kind": "browser", "method": "auth0", "mfa": False}
+
+
+def test_sign_in_with_auth0_asks_for_the_local_second_factor(app, client, auth0):
+    secret = totp_account(app, client, "browser@example.com")
+    url, _ = start_sign_in(client, "/auth/auth0/login?next=/auth/profile%3Fx%3D1")
+    response = callback(client, url)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith("/auth/login/mfa?next=")
+    assert client.get("/auth/profile", headers=JSON).status_code == 401  # not signed in yet
+    wrong = post_form(client, "/auth/login/mfa", {"code": "000000"}, token_page="/auth/login/mfa")
+    assert wrong.status_code == 401
+    done = post_form(
+        client,
+        "/auth/login/mfa?next=/auth/profile%3Fx%3D1",
+        {"code": code_at(secret, 1)},
+        token_page="/auth/login/mfa",
+    )
+    assert done.status_code == 303, done.get_data(as_text=True)
+    assert done.headers["Location"] == "/auth/profile?x=1"
+    assert client.get("/auth/profile", headers=JSON).json["data"]["email"] == "browser@example.com"
+    with app.app_context():
+        event = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.type == "auth.login_succeeded")
+        ).all()[-1]
+    assert event.details == {"kind": "browser", "method": "auth0", "mfa": True}
+    # A session that began at Auth0 still ends there too.
+    logout = post_form(client, "/auth/logout", {}, token_page="/auth/profile")
+    assert urlsplit(logout.headers["Location"]).path == "/v2/logout"
+
+
+def test_sign_in_with_auth0_mfa_needs_no_local_code(app, client, auth0):
+    totp_account(app, client, "browser@example.com")
+    auth0.id_token_claims = {"amr": ["mfa"]}
+    url, _ = start_sign_in(client)
+    response = callback(client, url)
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/auth/profile"
+    assert client.get("/auth/profile", headers=JSON).status_code == 200
+
+
 def test_sign_in_replaces_a_password_session(app, client, auth0):
     user = create_user(app, email="browser@example.com")
     post_form(client, "/auth/login", {"email": user.email, "password": "plausible-Kettle-47-Orbit"})
@@ -393,6 +481,33 @@ def test_an_error_from_the_provider_is_shown(client, auth0):
     start_sign_in(client)
     response = client.get("/auth/auth0/callback?error=access_denied&state=x", headers=HTML)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        pytest.param({"claims": {"nonce": "not-the-one-sent"}}, id="wrong-nonce"),
+        pytest.param({"claims": {"aud": "another-client"}}, id="wrong-audience"),
+        pytest.param({"claims": {"iss": "https://evil.example/"}}, id="wrong-issuer"),
+        pytest.param(
+            {"claims": {"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600}},
+            id="expired",
+        ),
+        pytest.param({"key": "unpublished"}, id="unknown-key"),
+    ],
+)
+def test_a_bad_id_token_shows_the_login_page_with_400(app, client, auth0, bad):
+    auth0.id_token_claims = bad.get("claims", {})
+    if bad.get("key"):
+        auth0.id_token_key = SigningKey.generate()
+    url, _ = start_sign_in(client)
+    response = callback(client, url)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "did not work" in page
+    assert 'name="password"' in page  # the sign-in form again
+    assert client.get("/auth/profile", headers=JSON).status_code == 401
+    assert user_by_sub(app, "auth0|browser-user") is None
 
 
 def test_unlinked_browser_user_is_refused_without_auto_provisioning(app, client, auth0):

@@ -337,6 +337,47 @@ def test_api_routes_are_exempt_from_csrf(app, client):
     assert response.status_code == 200
 
 
+def test_cross_site_api_patch_with_only_the_cookie_is_refused(app, client):
+    user = create_user(app, name="Ada")
+    browser_login(client, user.email)
+    response = client.patch(
+        f"/api/v1/users/{user.id}",
+        json={"name": "Renamed by evil.example"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "AUTHENTICATION_REQUIRED"
+    with app.app_context():
+        assert db.session.get(User, user.id).name == "Ada"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/auth/2fa"),
+        ("POST", "/api/v1/auth/send-verification-email"),
+        ("GET", "/api/v1/audit-events"),
+        ("GET", "/v1/users"),
+    ],
+)
+def test_token_apis_never_read_the_session_cookie(app, client, method, path):
+    user = create_user(app)
+    browser_login(client, user.email)
+    response = client.open(path, method=method)
+    assert response.status_code == 401
+
+
+def test_text_plain_api_logout_with_only_the_cookie_keeps_the_session(app, client):
+    user = create_user(app)
+    browser_login(client, user.email)
+    response = client.post(
+        "/api/v1/auth/logout",
+        headers={"Content-Type": "text/plain", "Origin": "https://evil.example"},
+    )
+    assert response.status_code == 401
+    assert client.get("/auth/profile", headers=JSON).status_code == 200
+
+
 def test_csrf_token_survives_a_password_change_but_not_a_sign_in(app, client):
     user = create_user(app)
     token = json_login(client, user.email).headers["X-CSRFToken"]

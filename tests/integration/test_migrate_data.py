@@ -14,7 +14,9 @@ from services import migration_service
 from services.mongo_import.documents import read_documents
 from services.mongo_import.mapping import UserMapping, differences
 from tests.factories import create_user
+from tests.mail_server import configured
 from tests.mongo_data import (
+    OLD_JWT_SECRET,
     OLD_PASSWORD,
     bcryptjs_hash,
     mongoose_user,
@@ -245,8 +247,9 @@ def test_live_refresh_tokens_are_kept_and_work_once(app, client, tmp_path):
         assert user.legacy_id == str(owner["_id"])
         assert stored.expires_at == live["expires"]
         assert session.kind == "legacy"
-    first = client.post("/api/v1/auth/refresh", json={"refresh_token": live["token"]})
-    second = client.post("/api/v1/auth/refresh", json={"refresh_token": live["token"]})
+    with configured(app, LEGACY_JWT_SECRET=OLD_JWT_SECRET):
+        first = client.post("/api/v1/auth/refresh", json={"refresh_token": live["token"]})
+        second = client.post("/api/v1/auth/refresh", json={"refresh_token": live["token"]})
     assert first.status_code == 200, first.json
     assert second.status_code == 401
 

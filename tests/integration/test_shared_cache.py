@@ -4,6 +4,7 @@ every other, for revocations, rights and user counts."""
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -14,7 +15,8 @@ from flask import Flask
 
 from services import cache_service
 from tests.apps import count_queries, dispose_engines, make_app
-from tests.factories import PASSWORD, create_user, login, signed_in_user
+from tests.factories import PASSWORD, browser_login, create_user, login, signed_in_user
+from tests.fault_services import throwaway_redis
 from tests.processes import app_server
 
 pytestmark = pytest.mark.integration
@@ -164,3 +166,86 @@ def test_caching_is_off_without_redis(app):
         assert cache_service.current() is None
         assert cache_service.user_count("x", lambda: 7) == 7
     assert os.environ.get("REDIS_URL") is None or app.config["REDIS_URL"] is None
+
+
+@pytest.fixture
+def two_processes(database, monkeypatch) -> Iterator[tuple[Flask, Flask, object]]:
+    """Two apps on one database and one throwaway Redis (which the test may stop)."""
+    with throwaway_redis() as server:
+        monkeypatch.setenv("REDIS_URL", server.url)
+        monkeypatch.setenv("RATELIMIT_STORAGE_URI", "memory://")
+        one, two = make_app(database.url), make_app(database.url)
+        yield one, two, server
+        dispose_engines(one)
+        dispose_engines(two)
+
+
+def test_sign_out_works_while_redis_is_down_and_holds_in_every_process(two_processes):
+    one, two, server = two_processes
+    member = signed_in_user(one, one.test_client(), email="out@example.com")
+    browser = one.test_client()
+    browser_login(browser, "out@example.com")
+    csrf = browser.get("/auth/profile", headers={"Accept": "application/json"}).headers[
+        "X-CSRFToken"
+    ]
+    url = f"/api/v1/users/{member.user_id}"
+    for app in (one, two):  # both have vouched for the token: Redis holds "live"
+        assert app.test_client().get(url, headers=member.headers).status_code == 200
+
+    server.stop()
+    api_logout = one.test_client().post("/api/v1/auth/logout", json={}, headers=member.headers)
+    browser_logout = browser.post("/auth/logout", json={}, headers={"X-CSRFToken": csrf})
+
+    assert api_logout.status_code == 200, api_logout.json
+    assert browser_logout.status_code == 200, browser_logout.json
+    for app in (one, two):  # Redis down: the database answers, and it holds the revocation
+        assert app.test_client().get(url, headers=member.headers).status_code == 401
+    assert browser.get("/auth/profile", headers={"Accept": "application/json"}).status_code == 401
+
+
+def test_tombstones_owed_during_an_outage_are_written_when_redis_returns(
+    two_processes, monkeypatch
+):
+    """Redis kept its entries (only `one` lost it): `one` owes the tombstone of the session it
+    ended, pays it in the background as soon as Redis answers, and `two` then refuses the token."""
+    one, two, _ = two_processes
+    member = signed_in_user(one, one.test_client(), email="owed@example.com")
+    url = f"/api/v1/users/{member.user_id}"
+    for app in (one, two):
+        assert app.test_client().get(url, headers=member.headers).status_code == 200
+    cache = one.extensions[cache_service.EXTENSION]
+    reachable = cache.client
+    monkeypatch.setattr(
+        cache, "client", redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    )
+
+    logout = one.test_client().post("/api/v1/auth/logout", json={}, headers=member.headers)
+    assert logout.status_code == 200
+    assert cache.owed
+    assert one.test_client().get(url, headers=member.headers).status_code == 401
+
+    monkeypatch.setattr(cache, "client", reachable)  # Redis answers `one` again
+    deadline = time.monotonic() + 5
+    while cache.owed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not cache.owed
+    assert two.test_client().get(url, headers=member.headers).status_code == 401
+    assert one.test_client().get(url, headers=member.headers).status_code == 401
+
+
+def test_after_an_outage_redis_vouches_again_only_after_the_grace(cached_app, monkeypatch):
+    with cached_app.app_context():
+        cache = cache_service.current()
+        reachable = cache.client
+        monkeypatch.setattr(
+            cache,
+            "client",
+            redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2),
+        )
+        assert cache_service.cached_role("s2", 2) is None  # Redis down: the database answers
+        monkeypatch.setattr(cache, "client", reachable)
+        reachable.set(cache.key("auth:s", "s2"), "1")
+        reachable.set(cache.key("auth:u", 2), "user")
+        assert cache_service.cached_role("s2", 2) is None  # back, but owed tombstones may lag
+        time.sleep(cache_service.GRACE_SECONDS)
+        assert cache_service.cached_role("s2", 2) == "user"

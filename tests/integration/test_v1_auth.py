@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
+from models import AuthSession, RefreshToken, db
 from tests.factories import PASSWORD, create_user, login
 from tests.integration.v1_support import legacy_id_of, old_access_token, v1_login, v1_user
 from tests.mail_server import configured, first_link
@@ -193,8 +195,9 @@ def test_imported_refresh_token_works_once(app, client, tmp_path):
     owner = mongoose_user(email="old@example.com")
     old_refresh = import_with_refresh_token(app, tmp_path, owner)
 
-    first = client.post("/v1/auth/refresh-tokens", json={"refreshToken": old_refresh})
-    second = client.post("/v1/auth/refresh-tokens", json={"refreshToken": old_refresh})
+    with configured(app, LEGACY_JWT_SECRET=OLD_JWT_SECRET):
+        first = client.post("/v1/auth/refresh-tokens", json={"refreshToken": old_refresh})
+        second = client.post("/v1/auth/refresh-tokens", json={"refreshToken": old_refresh})
 
     assert first.status_code == 200, first.json
     assert second.status_code == 401
@@ -238,8 +241,43 @@ def test_bad_old_tokens_are_401(app, client, token):
         assert error(me(client, headers)) == (401, {"code": 401, "message": "Please authenticate"})
 
 
-def import_with_refresh_token(app, tmp_path, owner):
-    live = token_document(owner)
+@pytest.mark.parametrize(
+    "token_fields",
+    [
+        pytest.param({"secret": "a-secret-from-before-the-rotation-0123456789"}, id="other-secret"),
+        pytest.param({"claims": {"exp": datetime.now(UTC) - timedelta(minutes=1)}}, id="expired"),
+        pytest.param({"claims": {"sub": "5ebac534954b54139806c112"}}, id="other-sub"),
+        pytest.param({"claims": {"type": "access"}}, id="access-type"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/v1/auth/refresh-tokens", "refreshToken"), ("/api/v1/auth/refresh", "refresh_token")],
+)
+def test_imported_refresh_token_the_old_service_would_refuse_is_401(
+    app, client, tmp_path, token_fields, path, field
+):
+    owner = mongoose_user(email="old@example.com")
+    old_refresh = import_with_refresh_token(app, tmp_path, owner, **token_fields)
+
+    with configured(app, LEGACY_JWT_SECRET=OLD_JWT_SECRET):
+        response = client.post(path, json={field: old_refresh})
+
+    assert response.status_code == 401
+    with app.app_context():
+        stored = db.session.scalars(select(RefreshToken)).one()
+        assert stored.used_at is None
+        assert db.session.get(AuthSession, stored.session_id).revoked_at is None
+
+
+def test_imported_refresh_tokens_are_refused_without_the_old_secret(app, client, tmp_path):
+    old_refresh = import_with_refresh_token(app, tmp_path, mongoose_user())
+    response = client.post("/v1/auth/refresh-tokens", json={"refreshToken": old_refresh})
+    assert error(response) == (401, {"code": 401, "message": "Please authenticate"})
+
+
+def import_with_refresh_token(app, tmp_path, owner, **token_fields):
+    live = token_document(owner, **token_fields)
     users = write_json_lines(tmp_path / "users.json", [owner])
     tokens = write_json_lines(tmp_path / "tokens.json", [live])
     result = app.test_cli_runner().invoke(
