@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FLASK = str(Path(sys.executable).with_name("flask"))
 
 
-def run_flask(*args, env_overrides):
+def run_flask(*args, env_overrides, cwd=ROOT):
     env = {
         k: v
         for k, v in os.environ.items()
@@ -24,7 +24,13 @@ def run_flask(*args, env_overrides):
     }
     env.update(env_overrides)
     return subprocess.run(
-        [FLASK, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+        [FLASK, "--app", str(ROOT / "app.py"), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -74,6 +80,32 @@ def test_production_with_safe_settings_validates(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "'production' configuration is valid" in result.stdout
+
+
+@pytest.mark.slow
+def test_process_environment_and_dotenv_naming_different_configurations_are_refused(tmp_path):
+    """`FLASK_ENV=production` over a `.env` choosing development used to validate development."""
+    (tmp_path / ".env").write_text("FLASK_CONFIG=development\n")
+    result = run_flask(
+        "config", "validate", env_overrides={"FLASK_ENV": "production"}, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    assert "valid" not in result.stdout
+    assert "FLASK_CONFIG=development and FLASK_ENV=production" in result.stderr
+
+
+@pytest.mark.slow
+def test_the_process_environment_beats_dotenv(tmp_path):
+    (tmp_path / ".env").write_text("FLASK_CONFIG=development\nFLASK_ENV=development\n")
+    result = run_flask(
+        "config",
+        "validate",
+        env_overrides={"FLASK_CONFIG": "production", "FLASK_ENV": "production"},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1
+    assert "'production' configuration is unsafe" in result.stderr
+    assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_shell_context_preloads_app_db_and_models(app):
