@@ -191,6 +191,20 @@ def test_form_validation_errors_sit_next_to_their_fields(client):
     assert 'value="nope"' in page
 
 
+def test_a_weak_password_shows_every_problem_next_to_the_field(client):
+    response = post_form(
+        client,
+        "/auth/register",
+        {"email": "weak@example.com", "password": "password", "name": "Weak"},
+    )
+    assert response.status_code == 400
+    page = text(response)
+    field_errors = page[page.index('id="password-error"') :]
+    field_errors = field_errors[: field_errors.index("</ul>")]
+    assert "Password must be at least 12 characters" in field_errors
+    assert "Password is too common" in field_errors
+
+
 def test_unknown_and_repeated_form_fields_are_refused(client):
     token = csrf_token(client, "/auth/login")
     response = client.post(
