@@ -3,10 +3,14 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint lint-deploy security format migrate clean bench bench-micro
+.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
+
+# The flask CLI of .venv without activating it: make flask ARGS="users create --email a@example.com --name A"
+flask: $(VENV)/.runtime-installed
+	$(BIN)/flask $(ARGS)
 
 test: $(VENV)/.dev-installed
 	BIN=$(BIN) bash scripts/test.sh

@@ -6,9 +6,11 @@ blueprints, error handlers, shell context and commands. It opens no database con
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from flask import Flask
+from werkzeug.serving import is_running_from_reloader
 
 import models
 from blueprints import register_blueprints
@@ -91,6 +93,18 @@ application = _build_application()
 app = application
 
 
-if __name__ == "__main__":
+def serve() -> None:
+    """`python app.py` (`make run`): the development server, saying where it listens."""
     settings: Config = application.extensions["app_config"]
+    if not is_running_from_reloader():  # once, not again in the reloader's child
+        # Werkzeug's own "Running on" line is silenced with its access log (observability/logs.py).
+        print(  # noqa: T201
+            f"Serving on http://{settings.FLASK_HOST}:{settings.FLASK_PORT} (CTRL+C to quit)",
+            file=sys.stderr,
+            flush=True,
+        )
     application.run(host=settings.FLASK_HOST, port=settings.FLASK_PORT, debug=settings.DEBUG)
+
+
+if __name__ == "__main__":
+    serve()

@@ -14,7 +14,7 @@ from blueprints.endpoint import pydantic_errors
 from cli.mail import mail_cli
 from cli.migrate_data import migrate_data_cli
 from errors import AppError, EmailTaken
-from models.encrypted import EncryptionUnavailable
+from models.encrypted import KEY_SETTING, EncryptionUnavailable
 from schemas.user import UserCreate
 from services import key_service, user_service
 from services.base_service import unit_of_work
@@ -82,11 +82,19 @@ def rotate_keys(batch_size: int) -> None:
 
 
 @keys_cli.command("check")
-def check_keys() -> None:
-    """Exit non-zero when encrypted data exists and FIELD_ENCRYPTION_KEY cannot open it
-    (the container entrypoint runs this before starting the server)."""
+@click.option(
+    "--sample",
+    type=click.IntRange(1),
+    default=key_service.DEFAULT_CHECK_SAMPLE,
+    show_default=True,
+    help="Values tried per column: this many of the oldest and of the newest rows.",
+)
+@click.option("--all", "check_all", is_flag=True, help="Try every stored value instead.")
+def check_keys(sample: int, check_all: bool) -> None:
+    """Exit non-zero when FIELD_ENCRYPTION_KEY cannot open stored encrypted values (tried with
+    the configured keys; the container entrypoint runs this before starting the server)."""
     try:
-        key_service.ensure_key_for_stored_data()
+        results = key_service.check_stored_values(None if check_all else sample)
     except EncryptionUnavailable as exc:
         _fail([exc.message])
     except SQLAlchemyError as exc:
@@ -94,7 +102,17 @@ def check_keys() -> None:
         # and reading encrypted data without a key still answers 503.
         click.echo(f"Field encryption: not checked ({type(exc).__name__}).", err=True)
         return
-    click.echo("Field encryption: OK.")
+    unreadable = [item for item in results if item.unreadable]
+    if unreadable:
+        _fail(
+            [
+                f"{item.name}: {item.unreadable} of {item.checked} value(s) tried cannot be "
+                f"decrypted with any key in {KEY_SETTING}"
+                for item in unreadable
+            ]
+        )
+    checked = sum(item.checked for item in results)
+    click.echo(f"Field encryption: OK ({checked} stored value(s) decrypted).")
 
 
 def _fail(problems: list[str]) -> NoReturn:

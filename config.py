@@ -1,7 +1,8 @@
 """Configuration: one class per environment, every setting read from the environment once, typed.
 
-`load_config()` picks the class from `FLASK_CONFIG` (or `FLASK_ENV`) and builds it from
-`os.environ`, after loading a `.env` file from the working directory when there is one.
+`load_config()` picks the class from `FLASK_CONFIG` or `FLASK_ENV` (refusing the two when they
+disagree) and builds it from `os.environ`, after loading a `.env` file from the working directory
+when there is one (variables already in the process environment keep their value).
 Staging and production refuse placeholder secrets: `validate()` lists every problem at once.
 """
 
@@ -27,15 +28,18 @@ MAIL_QUEUES = ("redis", "thread", "sync")
 READS_BIND = "reads"
 # A valid Fernet key anyone can read: development and testing only, refused elsewhere.
 DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="
+# The variables that choose the configuration class; FLASK_ENV is the seed's name.
+SELECTORS = ("FLASK_CONFIG", "FLASK_ENV")
 
 
 class ConfigError(Exception):
     """The selected configuration is unsafe or incomplete."""
 
-    def __init__(self, config_name: str, problems: list[str]) -> None:
+    def __init__(self, config_name: str, problems: list[str], *, headline: str = "") -> None:
         self.problems = problems
         listing = "\n".join(f"  - {problem}" for problem in problems)
-        super().__init__(f"the '{config_name}' configuration is unsafe or incomplete:\n{listing}")
+        headline = headline or f"the '{config_name}' configuration is unsafe or incomplete"
+        super().__init__(f"{headline}:\n{listing}")
 
 
 class Env:
@@ -554,9 +558,24 @@ CONFIGS: dict[str, type[Config]] = {
 
 
 def selected_config_name(environ: Mapping[str, str] | None = None) -> str:
-    """`FLASK_CONFIG`, else `FLASK_ENV`, else development."""
+    """`FLASK_CONFIG` or `FLASK_ENV` (both may be set when they agree), else development.
+
+    ConfigError when they name different configurations: guessing could run production settings
+    as development or the reverse (a `.env` never overrides the process environment, but it can
+    set the other variable)."""
     env = os.environ if environ is None else environ
-    return (env.get("FLASK_CONFIG") or env.get("FLASK_ENV") or "development").strip().lower()
+    chosen = {name: env[name].strip().lower() for name in SELECTORS if env.get(name, "").strip()}
+    if len(set(chosen.values())) > 1:
+        settings = " and ".join(f"{name}={value}" for name, value in chosen.items())
+        raise ConfigError(
+            "",
+            [
+                f"{settings} name different configurations: set one of them, or both to the "
+                "same name (the process environment wins over .env for each variable)"
+            ],
+            headline="the configuration to use is ambiguous",
+        )
+    return next(iter(chosen.values()), "development")
 
 
 def load_config(name: str | None = None) -> Config:

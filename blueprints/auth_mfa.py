@@ -59,6 +59,8 @@ def security_helpers() -> dict[str, Any]:
         "mfa_status": mfa_status,
         "mfa_setup": mfa_setup,
         "security_events": security_events,
+        "describe_event": audit_service.describe,
+        "alert_events": audit_service.ALERT_EVENTS,
     }
 
 

@@ -3,7 +3,7 @@ mails link here (`services/email_service.py`)."""
 
 from __future__ import annotations
 
-from flask import flash, session
+from flask import flash, request, session
 from flask.typing import ResponseReturnValue
 
 from blueprints.auth import TAGS, bp
@@ -12,6 +12,7 @@ from blueprints.pages import form_page, render_page, see_other, wants_html
 from blueprints.rate_limits import account_limit, address_limit
 from blueprints.security import SESSION_KEY, end_browser_session
 from envelope import success
+from errors import InvalidToken
 from schemas.auth import ForgotPasswordRequest, ResetPasswordRequest, VerifyEmailRequest
 from schemas.user import UserRead
 from services import auth_service
@@ -46,7 +47,14 @@ def forgot_password(body: ForgotPasswordRequest) -> ResponseReturnValue:
 
 @bp.get("/reset-password")
 def reset_password_page() -> ResponseReturnValue:
-    """Where the mailed reset link leads: choose a new password."""
+    """Where the mailed reset link leads: choose a new password, or learn that the link is
+    dead before typing one (the link is checked, not used)."""
+    token = request.args.get("token")
+    if token and wants_html():
+        try:
+            auth_service.check_reset_link(token=token)
+        except InvalidToken:
+            return render_page("auth/reset_password.html", status=401, dead_link=True)
     return form_page("auth/reset_password.html", ResetPasswordRequest)
 
 

@@ -98,9 +98,12 @@ def form_fields() -> dict[str, str]:
 def render_form_errors(template: str, error: AppError) -> ResponseReturnValue:
     """The page again, with the errors by field, a summary, and the submitted values kept."""
     errors = error.details.get("errors", []) if isinstance(error, ValidationError) else []
+    by_field: dict[str, list[str]] = {}
+    for item in errors:  # a field can break several rules (a weak password): show them all
+        by_field.setdefault(item["field"], []).append(item["error"])
     html = render_template(
         template,
-        errors={item["field"]: item["error"] for item in errors},
+        errors=by_field,
         error_list=errors,
         form_error=None if errors else error.message,
         values={k: v for k, v in request.form.items() if k not in SECRET_FIELDS},

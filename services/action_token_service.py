@@ -28,9 +28,27 @@ def issue(user: User, purpose: TokenPurpose, lifetime: timedelta) -> str:
     return raw
 
 
+def peek(raw: str, purpose: TokenPurpose) -> User:
+    """The user a token would act for, leaving it unused; INVALID_TOKEN as `consume` would."""
+    return _usable(raw, purpose)[1]
+
+
 def consume(raw: str, purpose: TokenPurpose) -> User:
     """Use a token once: the user it belongs to, or INVALID_TOKEN (unknown, used, expired,
     or issued for an email the user no longer has)."""
+    token, user = _usable(raw, purpose)
+    claimed = db.session.execute(
+        update(ActionToken)
+        .where(ActionToken.id == token.id, ActionToken.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:  # used by a concurrent request meanwhile
+        raise InvalidToken("The link is invalid or has expired")
+    return user
+
+
+def _usable(raw: str, purpose: TokenPurpose) -> tuple[ActionToken, User]:
     token = db.session.scalars(
         select(ActionToken).where(
             ActionToken.token_hash == token_service.hash_token(raw),
@@ -39,21 +57,10 @@ def consume(raw: str, purpose: TokenPurpose) -> User:
     ).first()
     if token is None or token.used_at is not None or token.expires_at <= utcnow():
         raise InvalidToken("The link is invalid or has expired")
-    claimed = db.session.execute(
-        update(ActionToken)
-        .where(ActionToken.id == token.id, ActionToken.used_at.is_(None))
-        .values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
     user = db.session.get(User, token.user_id)
-    if (
-        getattr(claimed, "rowcount", 0) != 1
-        or user is None
-        or user.is_deleted
-        or user.email != token.email
-    ):
+    if user is None or user.is_deleted or user.email != token.email:
         raise InvalidToken("The link is invalid or has expired")
-    return user
+    return token, user
 
 
 def void_outstanding(user_id: int, purpose: TokenPurpose) -> None:

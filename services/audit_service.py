@@ -55,6 +55,26 @@ EVENT_TYPES = (
 )
 PROFILE_EVENTS = 10
 
+# What a person reads on their profile for each event type (a test checks every type has one).
+EVENT_LABELS = {
+    LOGIN_SUCCEEDED: "Signed in",
+    LOGIN_FAILED: "Failed sign-in attempt",
+    LOGOUT: "Signed out",
+    REFRESH_TOKEN_REUSED: "A used sign-in token came back: every session was ended to be safe",
+    PASSWORD_CHANGED: "Password changed",
+    PASSWORD_RESET: "Password reset with an emailed link",
+    EMAIL_VERIFIED: "Email address confirmed",
+    MFA_ENABLED: "Two-factor authentication turned on",
+    MFA_DISABLED: "Two-factor authentication turned off",
+    MFA_RECOVERY_CODE_USED: "A recovery code was used",
+    USER_ROLE_CHANGED: "Role changed",
+    USER_ACTIVE_CHANGED: "Account enabled or disabled",
+    USER_DELETED: "Account deleted",
+    DATA_IMPORTED: "Account imported from the previous service",
+}
+# Events worth a second look by the account's owner (shown highlighted).
+ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
+
 
 def record(
     event_type: str,
@@ -153,3 +173,13 @@ def recent_for_user(user_id: int, limit: int = PROFILE_EVENTS) -> list[AuditEven
             .limit(limit)
         )
     )
+
+
+def describe(event_type: str, details: dict[str, Any] | None = None) -> str:
+    """The event in words a person reads (the type itself for one without a label)."""
+    details = details or {}
+    if event_type == USER_ROLE_CHANGED and {"from", "to"} <= details.keys():
+        return f"Role changed from {details['from']} to {details['to']}"
+    if event_type == USER_ACTIVE_CHANGED and "is_active" in details:
+        return "Account enabled" if details["is_active"] else "Account disabled"
+    return EVENT_LABELS.get(event_type, event_type)

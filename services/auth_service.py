@@ -500,6 +500,12 @@ def reset_password(
     audit_service.record(audit_service.PASSWORD_RESET, actor_id=user.id, subject_id=user.id)
 
 
+@transactional
+def check_reset_link(*, token: str) -> None:
+    """INVALID_TOKEN when a reset link is unknown, used or expired; the link stays usable."""
+    action_token_service.peek(token, TokenPurpose.RESET_PASSWORD)
+
+
 def send_verification(*, user: User) -> None:
     """Mail a fresh verification link (nothing to do when already verified)."""
     if user.email_verified:

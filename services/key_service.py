@@ -6,13 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import Column, Table, Text, func, select, type_coerce
 
 from models import db
 from models.encrypted import EncryptedText, EncryptionUnavailable, field_cipher, rotate
 
 DEFAULT_BATCH_SIZE = 500
+DEFAULT_CHECK_SAMPLE = 100
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """How many stored values of one encrypted column were tried, and how many no key opened."""
+
+    name: str
+    checked: int
+    unreadable: int
 
 
 @dataclass(frozen=True)
@@ -53,11 +63,24 @@ def encrypted_row_count() -> int:
     return total
 
 
-def ensure_key_for_stored_data() -> None:
-    """Raise EncryptionUnavailable when encrypted data exists and no key can be used."""
+def check_stored_values(sample: int | None = DEFAULT_CHECK_SAMPLE) -> list[ColumnCheck]:
+    """Try the configured keys on stored values of every encrypted column: the `sample` oldest
+    and newest rows by primary key (a partial rotation leaves old keys at one end), or every
+    row when `sample` is None. EncryptionUnavailable when data exists and no key is usable."""
     if encrypted_row_count() == 0:
-        return
-    field_cipher()
+        return []
+    cipher = field_cipher()
+    results = []
+    for item in encrypted_columns():
+        values = list(_all_values(item) if sample is None else _sample_values(item, sample))
+        unreadable = 0
+        for ciphertext in values:
+            try:
+                cipher.decrypt(ciphertext.encode())
+            except InvalidToken:
+                unreadable += 1
+        results.append(ColumnCheck(item.name, len(values), unreadable))
+    return results
 
 
 def rotate_all(
@@ -105,3 +128,21 @@ def _batches(item: EncryptedColumn, size: int) -> Iterator[list[tuple[object, st
             return
         yield rows
         last = rows[-1][0]
+
+
+def _all_values(item: EncryptedColumn) -> Iterator[str]:
+    for batch in _batches(item, DEFAULT_BATCH_SIZE):
+        yield from (ciphertext for _, ciphertext in batch)
+
+
+def _sample_values(item: EncryptedColumn, size: int) -> Iterator[str]:
+    """The raw ciphertext of the `size` first and `size` last rows by primary key, each once."""
+    key = _primary_key(item)
+    raw = type_coerce(item.column, Text)
+    seen: set[object] = set()
+    for order in (key.asc(), key.desc()):
+        statement = select(key, raw).where(item.column.is_not(None)).order_by(order).limit(size)
+        for row_key, ciphertext in db.session.execute(statement):
+            if row_key not in seen:
+                seen.add(row_key)
+                yield ciphertext

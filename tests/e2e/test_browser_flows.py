@@ -255,6 +255,32 @@ def test_two_factor_turned_on_then_asked_at_sign_in(
     page.get_by_role("button", name="Verify").click()
     expect(page).to_have_url(re.compile(r"/auth/profile$"))
     expect(page.locator("#events-title")).to_be_visible()
-    expect(page.locator("table.events")).to_contain_text("mfa.enabled")
+    expect(page.locator(".events")).to_contain_text("Two-factor authentication turned on")
     screenshot(page, "18-signed-in-with-two-factor")
     assert browser_errors.unexpected() == []
+
+
+def test_weak_password_shows_all_its_problems_and_the_profile_events_read_as_words(
+    page: Page, live_app, browser_errors: BrowserErrors, live_server: LiveServer
+) -> None:
+    page.goto("/auth/register")
+    page.get_by_label("Your name").fill("Ada")
+    page.get_by_label("Email address").fill("ada@example.com")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.locator("#password-error li")).to_have_text(
+        ["Password must be at least 12 characters", "Password is too common"]
+    )
+    screenshot(page, "21-register-weak-password")
+
+    user = create_user(live_app, email="events@example.com", name="Evelyn")
+    sign_in(page, user.email, "not-the-password-1")
+    sign_in(page, user.email, PASSWORD)
+    expect(page).to_have_url(re.compile(r"/auth/profile$"))
+    events = page.locator(".events .event-label")
+    expect(events).to_have_text(["Signed in", "Failed sign-in attempt"])
+    expect(page.locator(".events")).not_to_contain_text("auth.")
+    page.locator("#events-title").scroll_into_view_if_needed()
+    screenshot(page, "22-profile-security-events")
+    refused = [f"{live_server.url}/auth/register", f"{live_server.url}/auth/login"]
+    assert browser_errors.unexpected(*refused) == []

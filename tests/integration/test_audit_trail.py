@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -205,8 +206,55 @@ def test_profile_page_shows_own_recent_events(app, client):
     browser_login(client, user.email)
     page = client.get("/auth/profile", headers=HTML).get_data(as_text=True)
     assert "Recent security events" in page
-    assert "auth.login_succeeded" in page
+    assert '<span class="event-label">Signed in</span>' in page
+    assert "auth.login_succeeded" not in page  # words, not codes
+    assert "Failed sign-in attempt" not in page  # the other user's
+
+
+def test_profile_events_read_as_words_with_readable_dates(app, client):
+    user = create_user(app)
+    client.post("/api/v1/auth/login", json={"email": user.email, "password": "wrong-guess-12"})
+    browser_login(client, user.email)
+    with app.app_context():
+        when = db.session.scalars(select(AuditEvent.created_at)).first()
+    page = client.get("/auth/profile", headers=HTML).get_data(as_text=True)
+    assert '<li class="event event-alert">' in page
+    assert "Failed sign-in attempt" in page
+    assert f"{when.day} {when.strftime('%B %Y, %H:%M')} UTC" in page
+    assert " · from 127.0.0.1" in page
     assert "auth.login_failed" not in page
+
+
+def audit_event_type_constants() -> dict[str, str]:
+    """Every event type audit_service defines: its upper-case constants named like `area.what`."""
+    return {
+        name: value
+        for name, value in vars(audit_service).items()
+        if name.isupper()
+        and isinstance(value, str)
+        and re.fullmatch(r"[a-z0-9_]+\.[a-z0-9_]+", value)
+    }
+
+
+def test_every_audit_event_type_has_words_for_people():
+    constants = audit_event_type_constants()
+    assert len(constants) >= 14
+    unlabelled = sorted(set(constants.values()) - set(audit_service.EVENT_LABELS))
+    assert unlabelled == [], f"add these to audit_service.EVENT_LABELS: {unlabelled}"
+    assert set(constants.values()) == set(audit_service.EVENT_TYPES)
+
+
+@pytest.mark.parametrize(
+    ("event_type", "details", "words"),
+    [
+        ("user.role_changed", {"from": "user", "to": "admin"}, "Role changed from user to admin"),
+        ("user.active_changed", {"is_active": False}, "Account disabled"),
+        ("user.active_changed", {"is_active": True}, "Account enabled"),
+        ("auth.password_changed", None, "Password changed"),
+    ],
+)
+def test_events_are_described_with_their_details(event_type, details, words):
+    assert audit_service.describe(event_type, details) == words
 
 
 def test_import_run_is_recorded_once(app, tmp_path):

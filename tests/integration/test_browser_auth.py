@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
-from models import AuthSession, User, db
+from models import ActionToken, AuthSession, User, db, utcnow
 from tests.factories import (
     HTML,
     PASSWORD,
@@ -72,9 +74,61 @@ def test_form_pages_describe_themselves_to_json_clients(client, path, fields):
     assert data["csrf_token"]
 
 
-def test_reset_page_carries_the_token_of_the_link(client):
-    page = text(client.get("/auth/reset-password?token=abc123", headers=HTML))
-    assert 'name="token" value="abc123"' in page
+def mailed_reset_token(client, smtp_server, email):
+    client.post("/auth/forgot-password", json={"email": email})
+    return first_link(smtp_server.messages[-1], "/auth/reset-password").split("token=", 1)[1]
+
+
+def test_reset_page_carries_the_token_of_the_link(mail_app, client, smtp_server):
+    token = mailed_reset_token(client, smtp_server, create_user(mail_app).email)
+    response = client.get(f"/auth/reset-password?token={token}", headers=HTML)
+    assert response.status_code == 200
+    assert f'name="token" value="{token}"' in text(response)
+    assert 'name="password"' in text(response)
+
+
+def assert_dead_reset_link(response):
+    assert response.status_code == 401
+    page = text(response)
+    assert "This link does not work" in page
+    assert "expired, has already been used, or is not a valid" in page
+    assert 'name="password"' not in page  # nothing to type before learning the link is dead
+    assert 'href="/auth/forgot-password"' in page
+
+
+def test_a_garbage_reset_link_says_it_is_dead_before_the_form(client):
+    assert_dead_reset_link(client.get("/auth/reset-password?token=abc123", headers=HTML))
+
+
+def test_a_used_reset_link_says_it_is_dead_before_the_form(mail_app, client, smtp_server):
+    token = mailed_reset_token(client, smtp_server, create_user(mail_app).email)
+    used = client.post("/auth/reset-password", json={"token": token, "password": NEW_PASSWORD})
+    assert used.status_code == 200
+    assert_dead_reset_link(client.get(f"/auth/reset-password?token={token}", headers=HTML))
+
+
+def test_an_expired_reset_link_says_it_is_dead(mail_app, client, smtp_server):
+    token = mailed_reset_token(client, smtp_server, create_user(mail_app).email)
+    with mail_app.app_context():
+        for row in db.session.query(ActionToken):
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        db.session.commit()
+    assert_dead_reset_link(client.get(f"/auth/reset-password?token={token}", headers=HTML))
+
+
+def test_opening_a_reset_link_does_not_use_it(mail_app, client, smtp_server):
+    token = mailed_reset_token(client, smtp_server, create_user(mail_app).email)
+    for _ in range(2):
+        assert client.get(f"/auth/reset-password?token={token}", headers=HTML).status_code == 200
+    used = client.post("/auth/reset-password", json={"token": token, "password": NEW_PASSWORD})
+    assert used.status_code == 200
+
+
+def test_a_garbage_verification_link_says_it_is_dead(client):
+    response = client.get("/auth/verify-email?token=abc123", headers=HTML)
+    assert response.status_code == 401
+    assert "This link does not work" in text(response)
+    assert "expired, has already been used, or is not a valid" in text(response)
 
 
 def test_reset_page_without_a_token_says_the_link_is_needed(client):
@@ -135,6 +189,20 @@ def test_form_validation_errors_sit_next_to_their_fields(client):
     assert 'id="name-error">Name must be 1 to 100 characters' in page
     assert 'href="#email"' in page  # the summary links to the field
     assert 'value="nope"' in page
+
+
+def test_a_weak_password_shows_every_problem_next_to_the_field(client):
+    response = post_form(
+        client,
+        "/auth/register",
+        {"email": "weak@example.com", "password": "password", "name": "Weak"},
+    )
+    assert response.status_code == 400
+    page = text(response)
+    field_errors = page[page.index('id="password-error"') :]
+    field_errors = field_errors[: field_errors.index("</ul>")]
+    assert "Password must be at least 12 characters" in field_errors
+    assert "Password is too common" in field_errors
 
 
 def test_unknown_and_repeated_form_fields_are_refused(client):

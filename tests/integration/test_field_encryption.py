@@ -3,15 +3,18 @@ without a key once encrypted data exists."""
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from config import DEVELOPMENT_FIELD_ENCRYPTION_KEY, ProductionConfig
 from models import UserMfa, db
 from models.encrypted import EncryptionUnavailable, decrypt, encrypt, parse_keys
 from services.base_service import unit_of_work
 from tests.factories import create_user, signed_in_user
+from tests.ops_support import ROOT, subprocess_env
 
 pytestmark = pytest.mark.integration
 
@@ -84,11 +87,47 @@ def test_without_a_key_encrypted_data_answers_503(app, client, restore_key):
     assert rotate.exit_code == 1
 
 
+def test_keys_check_refuses_a_key_that_cannot_open_the_stored_data(app, restore_key):
+    key_a = app.config["FIELD_ENCRYPTION_KEY"]
+    store_secrets(app, 3)
+    key_b = Fernet.generate_key().decode()
+    app.config["FIELD_ENCRYPTION_KEY"] = key_b
+    check = app.test_cli_runner().invoke(args=["keys", "check"])
+    assert check.exit_code == 1
+    assert (
+        "user_mfa.secret: 3 of 3 value(s) tried cannot be decrypted with any key in "
+        "FIELD_ENCRYPTION_KEY" in check.output
+    )
+    app.config["FIELD_ENCRYPTION_KEY"] = f"{key_b},{key_a}"  # mid-rotation: B new, A still there
+    check = app.test_cli_runner().invoke(args=["keys", "check"])
+    assert check.exit_code == 0, check.output
+    assert "OK (3 stored value(s) decrypted)" in check.output
+    app.config["FIELD_ENCRYPTION_KEY"] = key_a
+    assert app.test_cli_runner().invoke(args=["keys", "check"]).exit_code == 0
+
+
+@pytest.mark.parametrize("args", [["--sample", "1"], ["--all"]])
+def test_keys_check_finds_newest_rows_under_a_dropped_key(app, restore_key, args):
+    """A rotation stopped half-way leaves the newest rows under the old key."""
+    key_a = app.config["FIELD_ENCRYPTION_KEY"]
+    store_secrets(app, 4)
+    key_b = Fernet.generate_key().decode()
+    app.config["FIELD_ENCRYPTION_KEY"] = f"{key_b},{key_a}"
+    with app.app_context():
+        first = db.session.scalars(select(UserMfa).order_by(UserMfa.user_id)).first()
+        assert first is not None
+        first.secret = "ROTATED"
+        db.session.commit()
+    app.config["FIELD_ENCRYPTION_KEY"] = key_b
+    check = app.test_cli_runner().invoke(args=["keys", "check", *args])
+    assert check.exit_code == 1
+    tried = 2 if args == ["--sample", "1"] else 4
+    assert f"user_mfa.secret: {tried - 1} of {tried} value(s) tried" in check.output
+
+
 def test_a_wrong_key_is_a_clear_error(app, restore_key):
     store_secrets(app, 1)
     app.config["FIELD_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
-    check = app.test_cli_runner().invoke(args=["keys", "check"])
-    assert check.exit_code == 0  # a key is there; reading shows it is the wrong one
     with app.app_context(), pytest.raises(EncryptionUnavailable, match="cannot be decrypted"):
         db.session.query(UserMfa).all()
     rotate = app.test_cli_runner().invoke(args=["keys", "rotate"])
@@ -147,3 +186,28 @@ def test_keys_check_does_not_block_an_unmigrated_database(tmp_path):
     result = scratch.test_cli_runner().invoke(args=["keys", "check"])
     assert result.exit_code == 0
     assert "not checked (OperationalError)" in result.output
+
+
+def test_the_container_entrypoint_refuses_to_start_with_a_key_that_opens_nothing(
+    app, database, restore_key
+):
+    store_secrets(app, 2)
+    command = ["sh", str(ROOT / "deploy" / "docker-entrypoint.sh"), "echo", "server started"]
+    env = subprocess_env(
+        FLASK_CONFIG="testing",
+        TEST_DATABASE_URL=database.url,
+        RUN_MIGRATIONS="false",
+        FIELD_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+    )
+    refused = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert refused.returncode == 1
+    assert "user_mfa.secret: 2 of 2 value(s) tried cannot be decrypted" in refused.stderr
+    assert "server started" not in refused.stdout
+    env["FIELD_ENCRYPTION_KEY"] += f",{app.config['FIELD_ENCRYPTION_KEY']}"  # B first, then A
+    started = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert started.returncode == 0, started.stderr
+    assert "server started" in started.stdout

@@ -47,7 +47,7 @@ def test_turn_on_sign_in_with_code_and_turn_off(app, client):
     secret, codes = turn_on(client)
     profile = client.get("/auth/profile", headers=HTML).get_data(as_text=True)
     assert "10 recovery code(s) left" in profile
-    assert "mfa.enabled" in profile and "auth.login_succeeded" in profile
+    assert "Two-factor authentication turned on" in profile and "Signed in" in profile
 
     fresh = app.test_client()
     response = post(

@@ -182,11 +182,21 @@ def test_production_starts_when_safe(monkeypatch):
     [
         ({}, "development"),
         ({"FLASK_ENV": "Production"}, "production"),
-        ({"FLASK_ENV": "production", "FLASK_CONFIG": "staging"}, "staging"),
+        ({"FLASK_CONFIG": "staging"}, "staging"),
+        ({"FLASK_ENV": "production", "FLASK_CONFIG": "Production"}, "production"),
+        ({"FLASK_ENV": "", "FLASK_CONFIG": "staging"}, "staging"),
     ],
 )
 def test_config_selection(environ, expected):
     assert selected_config_name(environ) == expected
+
+
+def test_conflicting_flask_env_and_flask_config_are_refused():
+    with pytest.raises(ConfigError) as refused:
+        selected_config_name({"FLASK_ENV": "production", "FLASK_CONFIG": "development"})
+    message = str(refused.value)
+    assert "ambiguous" in message
+    assert "FLASK_CONFIG=development and FLASK_ENV=production" in message
 
 
 def test_unknown_configuration_name_is_refused():
