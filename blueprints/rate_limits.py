@@ -1,7 +1,8 @@
 """Rate limits of the sign-in routes, with limits read from the configuration.
 
-Every decorator here notes the view it limits, so `skip_unlimited_routes` can spare every other
-route Flask-Limiter's per-request hooks.
+`skip_unlimited_routes` spares the routes without any limit Flask-Limiter's per-request hooks;
+which routes carry a limit is asked of Flask-Limiter itself (decision 0043), so a limit added in
+any of its ways (a decorator, `deduct_when`, a blueprint-wide limit) is always counted.
 """
 
 from __future__ import annotations
@@ -20,25 +21,9 @@ from services import mfa_service, token_service
 MFA_PENDING_KEY = "mfa_pending"
 
 FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
-# Flask-Limiter settings that put limits on routes without a decorator (none is set here).
+# Flask-Limiter settings that put limits on every route (none is set here).
 ROUTE_WIDE_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
-# The views (module-qualified names) that carry a limit from this module.
-LIMITED_VIEWS: set[str] = set()
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
-
-
-def qualified_name(view: Callable[..., Any]) -> str:
-    return f"{view.__module__}.{view.__qualname__}"
-
-
-def noting_limited(decorator: Decorator) -> Decorator:
-    """`decorator`, also recording that the view it wraps is rate limited."""
-
-    def apply(view: Callable[..., Any]) -> Callable[..., Any]:
-        LIMITED_VIEWS.add(qualified_name(view))
-        return decorator(view)
-
-    return apply
 
 
 def configured(name: str) -> Callable[[], str]:
@@ -56,7 +41,6 @@ def failed_attempt_limits(
 ) -> Decorator:
     """Failed attempts (401/403) counted per client address and per subject (an account)."""
 
-    @noting_limited
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = limiter.limit(
             configured("RATELIMIT_LOGIN_PER_ADDRESS"),
@@ -81,12 +65,12 @@ login_limits = failed_attempt_limits(
 
 def address_limit(setting: str, scope: str) -> Decorator:
     """Every request counts, per client address."""
-    return noting_limited(limiter.limit(configured(setting), scope=scope))
+    return limiter.limit(configured(setting), scope=scope)
 
 
 def account_limit(setting: str, scope: str) -> Decorator:
     """Every request counts, per account named in the body."""
-    return noting_limited(limiter.limit(configured(setting), key_func=account_key, scope=scope))
+    return limiter.limit(configured(setting), key_func=account_key, scope=scope)
 
 
 def code_subject_key() -> str:
@@ -125,41 +109,75 @@ def skip_unlimited_routes(app: Flask) -> None:
     """Run Flask-Limiter's three per-request hooks only on the routes that carry a limit.
 
     The hooks resolve limits and manage their context on every request: ~10 % of a cached read's
-    time under load, for nothing on a route without a limit when no route-wide limit is set.
-    Call once every blueprint is registered. Fails loudly if Flask-Limiter no longer registers
+    time under load, for nothing on a route without a limit. Whether a route carries one is asked
+    of Flask-Limiter's own registry at its first request (`LimitedEndpoints`), so no limit can
+    be missed. Call once the limiter is bound. Fails loudly if Flask-Limiter no longer registers
     exactly one hook of each kind, so an upgrade cannot silently leave routes unchecked.
     """
     if not app.config.get("RATELIMIT_ENABLED", True):
         return  # Flask-Limiter then registers no hook at all
-    if any(app.config.get(name) for name in ROUTE_WIDE_LIMIT_SETTINGS):
-        return
-    limited = frozenset(
-        endpoint
-        for endpoint, view in app.view_functions.items()
-        if qualified_name(view) in LIMITED_VIEWS
+    everywhere = any(app.config.get(name) for name in ROUTE_WIDE_LIMIT_SETTINGS)
+    limited = LimitedEndpoints(app, everywhere=everywhere)
+    before, after, teardown = (
+        _limiter_hook_position(hooks)
+        for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
     )
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        functions = hooks.get(None, [])
-        positions = [i for i, function in enumerate(functions) if _limiter_hook(function)]
-        if len(positions) != 1:
-            raise RuntimeError(
-                "Flask-Limiter's request hooks changed: review skip_unlimited_routes"
-            )
-        functions[positions[0]] = _only_on(limited, functions[positions[0]])
+    check: Callable[[], Any] = app.before_request_funcs[None][before]
+    add_headers: Callable[[Response], Response] = app.after_request_funcs[None][after]  # type: ignore[assignment]
+    release: Callable[[BaseException | None], Any] = app.teardown_request_funcs[None][teardown]
+
+    def check_when_limited() -> None:
+        if limited.now():
+            check()
+
+    def add_headers_when_limited(response: Response) -> Response:
+        return add_headers(response) if limited.now() else response
+
+    def release_when_limited(error: BaseException | None) -> None:
+        if limited.now():
+            release(error)
+
+    app.before_request_funcs[None][before] = check_when_limited
+    app.after_request_funcs[None][after] = add_headers_when_limited
+    app.teardown_request_funcs[None][teardown] = release_when_limited
+
+
+class LimitedEndpoints:
+    """Which endpoints carry a rate limit, as Flask-Limiter resolves them (remembered per endpoint:
+    an application's routes no longer change once it serves requests)."""
+
+    def __init__(self, app: Flask, *, everywhere: bool) -> None:
+        self.app = app
+        self.everywhere = everywhere
+        self.known: dict[str, bool] = {}
+
+    def now(self) -> bool:
+        """Whether the current request's endpoint carries a limit."""
+        endpoint = request.endpoint
+        if endpoint is None:
+            return False  # no route: Flask-Limiter checks nothing either
+        limited = self.known.get(endpoint)
+        if limited is None:
+            limited = self.known[endpoint] = self.everywhere or self._resolve(endpoint)
+        # A limit on a callable the view calls (or `with limiter.limit(...)`) becomes known to
+        # Flask-Limiter at that callable's first use.
+        return limited or limiter.limit_manager.has_hints(endpoint)
+
+    def _resolve(self, endpoint: str) -> bool:
+        manager = limiter.limit_manager
+        blueprint = endpoint.rpartition(".")[0] or None
+        _, decorated = manager.resolve_limits(self.app, endpoint, blueprint, in_middleware=False)
+        return bool(decorated or manager.default_limits or manager.application_limits)
+
+
+def _limiter_hook_position(hooks: dict[Any, list[Callable[..., Any]]]) -> int:
+    positions = [i for i, function in enumerate(hooks.get(None, [])) if _limiter_hook(function)]
+    if len(positions) != 1:
+        raise RuntimeError("Flask-Limiter's request hooks changed: review skip_unlimited_routes")
+    return positions[0]
 
 
 def _limiter_hook(function: Callable[..., Any]) -> bool:
     if isinstance(function, functools.partial):
         return any(argument is limiter for argument in function.args)
     return getattr(function, "__self__", None) is limiter
-
-
-def _only_on(endpoints: frozenset[str], hook: Callable[..., Any]) -> Callable[..., Any]:
-    """`hook` on requests for `endpoints`; elsewhere a pass-through (a response goes back as is)."""
-
-    def guarded(*args: Any) -> Any:
-        if request.endpoint in endpoints:
-            return hook(*args)
-        return args[0] if args and isinstance(args[0], Response) else None
-
-    return guarded

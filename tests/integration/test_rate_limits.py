@@ -5,10 +5,11 @@ import uuid
 import httpx
 import pytest
 import redis
-from flask import Flask
+from flask import Blueprint, Flask
 
-from blueprints.rate_limits import LIMITED_VIEWS, qualified_name, skip_unlimited_routes
+from blueprints.rate_limits import LimitedEndpoints, skip_unlimited_routes
 from extensions import limiter
+from tests.apps import dispose_engines, make_app
 from tests.factories import PASSWORD, create_user
 from tests.mail_server import configured
 from tests.processes import app_server
@@ -125,26 +126,51 @@ def test_every_limited_route_still_runs_the_limiter(app, client, monkeypatch):
     assert seen == []
     assert attempt(client, "nobody@example.com").status_code == 401
     assert seen, "the login route's limits were not checked"
-    with app.app_context():
-        limited = {
-            endpoint
-            for endpoint, view in app.view_functions.items()
-            if qualified_name(view) in LIMITED_VIEWS
-        }
-    assert {
-        "api.login",
-        "api.refresh",
-        "auth.login",
-        "v1_compat.login",
-        "v1_compat.refresh_tokens",
-    } <= limited
+    limited = LimitedEndpoints(app, everywhere=False)
+    endpoints = ("api.login", "api.refresh", "auth.login", "v1_compat.login", "health.get_health")
+    found = set()
+    for endpoint in endpoints:
+        rule = next(app.url_map.iter_rules(endpoint))
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
+        with app.test_request_context(rule.rule, method=method):
+            if limited.now():
+                found.add(endpoint)
+    assert found == {"api.login", "api.refresh", "auth.login", "v1_compat.login"}
 
 
-def test_route_wide_limits_keep_the_hooks_on_every_route():
-    flask_app = Flask(__name__)
-    flask_app.config["RATELIMIT_DEFAULT"] = "100/minute"
-    skip_unlimited_routes(flask_app)  # leaves the hooks alone: they apply everywhere
-    assert flask_app.before_request_funcs == {}
+def test_limits_added_in_any_of_flask_limiters_ways_count(database):
+    """A `deduct_when` limit and a blueprint-wide limit on routes added after start-up are
+    counted and send their headers (the hook skipping once missed both, silently)."""
+    application = make_app(database.url)
+
+    @limiter.limit("2/minute", deduct_when=lambda response: response.status_code == 400)
+    def probe_deducted() -> tuple[str, int]:
+        return "refused", 400
+
+    probes = Blueprint("rate_limit_probes", __name__)
+
+    @probes.get("/probe-blueprint-wide")
+    def probe_blueprint_wide() -> str:
+        return "ok"
+
+    limiter.limit("2/minute")(probes)
+    application.add_url_rule("/probe-deducted", view_func=probe_deducted)
+    application.register_blueprint(probes)
+    client = application.test_client()
+    try:
+        deducted = [client.get("/probe-deducted") for _ in range(3)]
+        blueprint_wide = [client.get("/probe-blueprint-wide") for _ in range(3)]
+    finally:
+        dispose_engines(application)
+    assert [r.status_code for r in deducted] == [400, 400, 429]
+    assert deducted[0].headers["X-RateLimit-Remaining"] == "1"
+    assert [r.status_code for r in blueprint_wide] == [200, 200, 429]
+    assert blueprint_wide[0].headers["X-RateLimit-Limit"] == "2"
+
+
+def test_route_wide_limits_keep_the_hooks_on_every_route(app):
+    with app.test_request_context("/health"):
+        assert LimitedEndpoints(app, everywhere=True).now()
 
 
 def test_a_disabled_limiter_has_no_hooks_to_skip():
