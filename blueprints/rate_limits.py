@@ -128,6 +128,7 @@ def skip_unlimited_routes(app: Flask) -> None:
 
     def check_when_limited() -> None:
         if limited.now():
+            request.get_data(cache=True)  # a body over MAX_CONTENT_LENGTH is refused here (413)
             check()
 
     def add_headers_when_limited(response: Response) -> Response:

@@ -1,5 +1,6 @@
 """Rate limits on sign-in, refresh, recovery and registration: 429 RATE_LIMITED + Retry-After."""
 
+import logging
 import uuid
 
 import httpx
@@ -183,3 +184,24 @@ def test_a_disabled_limiter_has_no_hooks_to_skip():
 def test_an_unexpected_hook_layout_fails_loudly():
     with pytest.raises(RuntimeError, match="Flask-Limiter"):
         skip_unlimited_routes(Flask(__name__))  # no limiter hooks at all
+
+
+def test_an_oversized_body_leaves_the_limiter_on_its_storage(app, client, caplog):
+    """A body over MAX_CONTENT_LENGTH is refused (413) before the limiter reads it: Flask-Limiter
+    once took the 413 raised by its key function for a storage outage, logged ERRORs and
+    counted in fresh process memory, where a locked account was no longer locked."""
+    create_user(app, email="locked@example.com")
+    oversized = b'{"email": "locked@example.com", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="2/minute"):
+        assert [attempt(client, "locked@example.com").status_code for _ in range(2)] == [401, 401]
+        assert_limited(attempt(client, "locked@example.com", PASSWORD))
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            refused = client.post(
+                "/api/v1/auth/login", data=oversized, content_type="application/json"
+            )
+        assert refused.status_code == 413
+        assert refused.json["error"]["code"] == "PAYLOAD_TOO_LARGE"
+        assert_limited(attempt(client, "locked@example.com", PASSWORD))
+    assert "falling back" not in caplog.text
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
