@@ -8,6 +8,8 @@ any of its ways (a decorator, `deduct_when`, a blueprint-wide limit) is always c
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +23,8 @@ from services import mfa_service, token_service
 MFA_PENDING_KEY = "mfa_pending"
 
 FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
+# The answers a `Retry-After` belongs to: refused for now (RFC 9110 §10.2.3).
+RETRY_LATER_STATUSES = frozenset({429, 503})
 # Flask-Limiter settings that put limits on every route (none is set here).
 ROUTE_WIDE_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -132,7 +136,7 @@ def skip_unlimited_routes(app: Flask) -> None:
             check()
 
     def add_headers_when_limited(response: Response) -> Response:
-        return add_headers(response) if limited.now() else response
+        return sane_limit_headers(add_headers(response)) if limited.now() else response
 
     def release_when_limited(error: BaseException | None) -> None:
         if limited.now():
@@ -169,6 +173,21 @@ class LimitedEndpoints:
         blueprint = endpoint.rpartition(".")[0] or None
         _, decorated = manager.resolve_limits(self.app, endpoint, blueprint, in_middleware=False)
         return bool(decorated or manager.default_limits or manager.application_limits)
+
+
+def sane_limit_headers(response: Response) -> Response:
+    """Flask-Limiter's headers without times in the past: once a window has expired its storage
+    may report the window's old start, which made `Retry-After: -4` on a successful answer.
+    `Retry-After` belongs to refused answers only; `X-RateLimit-Reset` is never before now."""
+    if response.status_code not in RETRY_LATER_STATUSES:
+        response.headers.pop("Retry-After", None)
+    elif response.headers.get("Retry-After", "").lstrip("-").isdigit():  # not an HTTP date
+        response.headers["Retry-After"] = str(max(1, int(response.headers["Retry-After"])))
+    reset = response.headers.get("X-RateLimit-Reset")
+    now = math.ceil(time.time())
+    if reset is not None and int(reset) < now:
+        response.headers["X-RateLimit-Reset"] = str(now)
+    return response
 
 
 def _limiter_hook_position(hooks: dict[Any, list[Callable[..., Any]]]) -> int:

@@ -1,6 +1,7 @@
 """Rate limits on sign-in, refresh, recovery and registration: 429 RATE_LIMITED + Retry-After."""
 
 import logging
+import time
 import uuid
 
 import httpx
@@ -205,3 +206,18 @@ def test_an_oversized_body_leaves_the_limiter_on_its_storage(app, client, caplog
         assert_limited(attempt(client, "locked@example.com", PASSWORD))
     assert "falling back" not in caplog.text
     assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def test_no_rate_limit_times_in_the_past_once_a_lockout_expired(app, client):
+    create_user(app, email="patient@example.com")
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="2/1 second"):
+        assert [attempt(client, "patient@example.com").status_code for _ in range(2)] == [401, 401]
+        assert_limited(attempt(client, "patient@example.com", PASSWORD))
+        time.sleep(3.2)  # the window's entries are now seconds old
+        signed_in = attempt(client, "patient@example.com", PASSWORD)
+        health = client.get("/health")
+    assert signed_in.status_code == 200
+    assert "Retry-After" not in signed_in.headers, "Retry-After belongs to refused answers"
+    assert int(signed_in.headers["X-RateLimit-Reset"]) >= int(time.time())
+    assert health.status_code == 200
+    assert "Retry-After" not in health.headers
