@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 
-from blueprints.security import bearer_token
+from blueprints.security import authenticate_request
 from errors import AppError
 from extensions import account_key, limiter
-from services import mfa_service, token_service
+from services import mfa_service
 
 MFA_PENDING_KEY = "mfa_pending"
 
@@ -35,26 +35,36 @@ def configured(name: str) -> Callable[[], str]:
     return lambda: str(current_app.config[name])
 
 
+def wrong_secret(_: Response) -> bool:
+    """A wrong password or code given by the request (an `AppError` with `failed_attempt`,
+    noted by `blueprints/endpoint.py`)."""
+    return bool(g.get("failed_attempt"))
+
+
 def failed_attempt(response: Response) -> bool:
-    """Only failed sign-ins count against the login limits."""
-    return response.status_code in FAILED_ATTEMPT_STATUSES
+    """Failed sign-ins (401/403) and wrong secrets count against the failed-attempt limits."""
+    return response.status_code in FAILED_ATTEMPT_STATUSES or wrong_secret(response)
 
 
 def failed_attempt_limits(
-    *, subject_setting: str, subject_key: Callable[[], str], scope: str
+    *,
+    subject_setting: str,
+    subject_key: Callable[[], str],
+    scope: str,
+    counts: Callable[[Response], bool] = failed_attempt,
 ) -> Decorator:
-    """Failed attempts (401/403) counted per client address and per subject (an account)."""
+    """Failed attempts (`counts`) counted per client address and per subject (an account)."""
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         view = limiter.limit(
             configured("RATELIMIT_LOGIN_PER_ADDRESS"),
-            deduct_when=failed_attempt,
+            deduct_when=counts,
             scope=f"{scope}-addr",
         )(view)
         return limiter.limit(
             configured(subject_setting),
             key_func=subject_key,
-            deduct_when=failed_attempt,
+            deduct_when=counts,
             scope=f"{scope}-account",
         )(view)
 
@@ -77,9 +87,19 @@ def account_limit(setting: str, scope: str) -> Decorator:
     return limiter.limit(configured(setting), key_func=account_key, scope=scope)
 
 
+def caller_key() -> str:
+    """Rate-limit key for the signed-in caller's own re-checks (current password, 2FA codes): the
+    user, whichever of their tokens or sessions asks; the client address for a request the view
+    will refuse (401)."""
+    try:
+        return f"user:{authenticate_request().id}"  # kept on `g`: the view does not repeat it
+    except Exception:  # Flask-Limiter would take any error here for a storage outage
+        return f"addr:{request.remote_addr}"
+
+
 def code_subject_key() -> str:
     """Rate-limit key for two-factor codes: the pending sign-in's user (from its mfa_token, or the
-    browser's pending sign-in), else the Bearer caller's token, else the client address."""
+    browser's pending sign-in), else the signed-in caller (`caller_key`)."""
     body = request.get_json(silent=True) if request.is_json else None
     token = body.get("mfa_token") if isinstance(body, dict) else None
     if isinstance(token, str):
@@ -87,13 +107,7 @@ def code_subject_key() -> str:
     pending = session.get(MFA_PENDING_KEY)
     if isinstance(pending, str):
         return f"mfa-user:{_token_user(pending, 'browser')}"
-    try:
-        bearer = bearer_token()
-    except AppError:
-        bearer = None
-    if bearer:
-        return f"mfa-token:{token_service.hash_token(bearer)[:32]}"
-    return f"mfa-addr:{request.remote_addr}"
+    return f"mfa-{caller_key()}"
 
 
 def _token_user(token: str, kind: str) -> str:
@@ -106,6 +120,15 @@ def _token_user(token: str, kind: str) -> str:
 # Wrong two-factor codes per client address and per pending sign-in (or caller).
 code_limits = failed_attempt_limits(
     subject_setting="RATELIMIT_MFA", subject_key=code_subject_key, scope="mfa"
+)
+
+# Wrong current passwords (confirming a change of one's own account) per client address and per
+# user: a stolen access token or an unattended browser must not find the password by guessing.
+password_check_limits = failed_attempt_limits(
+    subject_setting="RATELIMIT_LOGIN_PER_ACCOUNT",
+    subject_key=caller_key,
+    scope="password-check",
+    counts=wrong_secret,
 )
 
 
