@@ -12,7 +12,7 @@ from flask import Flask
 
 import models
 from blueprints import register_blueprints
-from blueprints.rate_limits import skip_unlimited_routes
+from blueprints.rate_limits import register_refusals, skip_unlimited_routes
 from blueprints.security import current_account
 from commands import register_commands
 from config import Config, ConfigError, load_config
@@ -52,6 +52,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_blueprints(app)
     skip_unlimited_routes(app)
     register_errorhandlers(app)
+    register_refusals(app)
     register_shellcontext(app)
     register_commands(app)
     return app

@@ -14,9 +14,12 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
+from flask.typing import ResponseReturnValue
+from flask_limiter import RateLimitExceeded
 
+from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE, render_form_errors
 from blueprints.security import authenticate_request
-from errors import AppError
+from errors import AppError, RateLimited, error_response, from_http_exception, wants_json
 from extensions import account_key, limiter
 from services import mfa_service
 
@@ -132,6 +135,29 @@ password_check_limits = failed_attempt_limits(
 )
 
 
+def register_refusals(app: Flask) -> None:
+    """A refused request (429) answers like other errors, with a `Retry-After` of whole seconds;
+    a browser form (a route with a `page`) comes back with "Try again in N seconds."."""
+
+    @app.errorhandler(RateLimitExceeded)
+    def refuse(exc: RateLimitExceeded) -> ResponseReturnValue:
+        seconds = g.retry_after = retry_after_seconds()
+        view = app.view_functions.get(request.endpoint or "")
+        page = getattr(getattr(view, ENDPOINT_SPEC_ATTRIBUTE, None), "page", None)
+        if page is None or wants_json():
+            error = from_http_exception(exc)
+            error.headers["Retry-After"] = str(seconds)
+            return error_response(error)
+        message = f"Too many attempts. Try again in {seconds} seconds."
+        return render_form_errors(page, RateLimited(message, headers={"Retry-After": str(seconds)}))
+
+
+def retry_after_seconds() -> int:
+    """Whole seconds until the breached limit of this request lets a request through again."""
+    breached = limiter.current_limit
+    return max(1, int(breached.reset_at - time.time())) if breached else 1  # as Flask-Limiter
+
+
 def skip_unlimited_routes(app: Flask) -> None:
     """Run Flask-Limiter's three per-request hooks only on the routes that carry a limit.
 
@@ -204,6 +230,8 @@ def sane_limit_headers(response: Response) -> Response:
     `Retry-After` belongs to refused answers only; `X-RateLimit-Reset` is never before now."""
     if response.status_code not in RETRY_LATER_STATUSES:
         response.headers.pop("Retry-After", None)
+    elif "retry_after" in g:  # the number the refusal's message states (`register_refusals`)
+        response.headers["Retry-After"] = str(g.retry_after)
     elif response.headers.get("Retry-After", "").lstrip("-").isdigit():  # not an HTTP date
         response.headers["Retry-After"] = str(max(1, int(response.headers["Retry-After"])))
     reset = response.headers.get("X-RateLimit-Reset")
