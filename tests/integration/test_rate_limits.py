@@ -1,6 +1,8 @@
 """Rate limits on sign-in, refresh, recovery and registration: 429 RATE_LIMITED + Retry-After."""
 
 import logging
+import subprocess
+import sys
 import time
 import uuid
 
@@ -13,8 +15,10 @@ from blueprints.rate_limits import LimitedEndpoints, skip_unlimited_routes
 from extensions import limiter
 from tests.apps import dispose_engines, make_app
 from tests.factories import PASSWORD, create_user
+from tests.fault_services import throwaway_redis
 from tests.mail_server import configured
-from tests.processes import app_server
+from tests.ops_support import ROOT, free_port, stop_process, subprocess_env, wait_for_http
+from tests.processes import SERVER, app_server
 
 pytestmark = pytest.mark.integration
 
@@ -221,3 +225,49 @@ def test_no_rate_limit_times_in_the_past_once_a_lockout_expired(app, client):
     assert int(signed_in.headers["X-RateLimit-Reset"]) >= int(time.time())
     assert health.status_code == 200
     assert "Retry-After" not in health.headers
+
+
+@pytest.mark.slow
+def test_an_oversized_body_keeps_a_server_on_its_redis(app, database, tmp_path):
+    """The same against a server process counting in Redis, as deployed: its log stays clean and
+    the lock lives on in Redis."""
+    create_user(app, email="locked@example.com")
+    log = tmp_path / "server.log"
+    oversized = b'{"email": "locked@example.com", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    wrong = {"email": "locked@example.com", "password": "wrong-password-000"}
+    right = {"email": "locked@example.com", "password": PASSWORD}
+    with throwaway_redis() as cache:
+        port = free_port()
+        env = subprocess_env(
+            PORT=str(port),
+            TEST_DATABASE_URL=database.url,
+            FLASK_CONFIG="testing",
+            RATELIMIT_STORAGE_URI=cache.url,
+            RATELIMIT_LOGIN_PER_ACCOUNT="2/minute",
+            LOG_LEVEL="INFO",
+        )
+        with log.open("wb") as output:
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVER], cwd=ROOT, env=env, stdout=output, stderr=output
+            )
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_for_http(f"{base}/health", process=server)
+                login_url = f"{base}/api/v1/auth/login"
+                assert [httpx.post(login_url, json=wrong).status_code for _ in range(2)] == [
+                    401
+                ] * 2
+                assert httpx.post(login_url, json=right).status_code == 429
+                refused = httpx.post(
+                    login_url, content=oversized, headers={"Content-Type": "application/json"}
+                )
+                assert refused.status_code == 413
+                statuses = [httpx.post(login_url, json=right).status_code for _ in range(4)]
+                keys = redis.Redis.from_url(cache.url).keys("*login-account*")
+            finally:
+                stop_process(server)
+    text = log.read_text()
+    assert statuses == [429] * 4, "the account stays locked"
+    assert keys, "the counters are in Redis"
+    assert "falling back" not in text
+    assert "ERROR" not in text and "Traceback" not in text
