@@ -14,7 +14,7 @@ from werkzeug.serving import is_running_from_reloader
 
 import models
 from blueprints import register_blueprints
-from blueprints.rate_limits import skip_unlimited_routes
+from blueprints.rate_limits import register_refusals, skip_unlimited_routes
 from blueprints.security import current_account
 from commands import register_commands
 from config import Config, ConfigError, load_config
@@ -54,6 +54,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_blueprints(app)
     skip_unlimited_routes(app)
     register_errorhandlers(app)
+    register_refusals(app)
     register_shellcontext(app)
     register_commands(app)
     return app

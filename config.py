@@ -250,9 +250,10 @@ class Config:
         self.RATELIMIT_FAIL_OPEN = env.boolean("RATELIMIT_FAIL_OPEN", True)
         self.RATELIMIT_SWALLOW_ERRORS = self.RATELIMIT_FAIL_OPEN
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = self.RATELIMIT_FAIL_OPEN
-        self.RATELIMIT_STORAGE_URI = env.text(
-            "RATELIMIT_STORAGE_URI", self.REDIS_URL or "memory://"
-        )
+        chosen_storage = env.optional("RATELIMIT_STORAGE_URI")
+        self.RATELIMIT_STORAGE_URI = chosen_storage or self.REDIS_URL or "memory://"
+        # Counters in each process's memory only when chosen (RATELIMIT_STORAGE_URI=memory://).
+        self._per_process_limits_chosen = chosen_storage is not None
         self.RATELIMIT_KEY_PREFIX = env.text("RATELIMIT_KEY_PREFIX", f"{self.APP_NAME}:rl")
         # A moving window: a fixed window resets on the minute and lets twice the limit through
         # around each boundary.
@@ -447,6 +448,7 @@ class Config:
                 f"({ARGON2_MIN_SAFE_MEMORY_COST} KiB, {ARGON2_MIN_SAFE_TIME_COST} iterations)"
             )
         problems.extend(self._mail_problems())
+        problems.extend(self._rate_limit_problems())
         if self.AUTH0_ISSUER_BASE_URL and not self.AUTH0_ISSUER_BASE_URL.startswith("https://"):
             problems.append("AUTH0_ISSUER_BASE_URL must use https outside development and tests")
         problems.extend(self._encryption_problems())
@@ -469,6 +471,18 @@ class Config:
         if DEVELOPMENT_FIELD_ENCRYPTION_KEY in keys:
             problems.append("FIELD_ENCRYPTION_KEY holds the public development key")
         return problems
+
+    def _rate_limit_problems(self) -> list[str]:
+        """Rate limits count in shared storage, or in each process only when chosen explicitly:
+        with 4 workers, 4 times the documented limit of guesses gets through."""
+        per_process = self.RATELIMIT_STORAGE_URI.startswith("memory://")
+        if not self.RATELIMIT_ENABLED or not per_process or self._per_process_limits_chosen:
+            return []
+        return [
+            "Rate limits would count in each process alone (REDIS_URL and RATELIMIT_STORAGE_URI "
+            "are not set): set REDIS_URL (or RATELIMIT_STORAGE_URI) to a Redis shared by every "
+            "worker and replica, or RATELIMIT_STORAGE_URI=memory:// to choose per-process counting"
+        ]
 
     def _mail_problems(self) -> list[str]:
         """Staging and production must deliver mail for real, or say explicitly that they don't."""

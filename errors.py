@@ -44,6 +44,9 @@ class AppError(Exception):
     status: ClassVar[int] = 500
     code: ClassVar[str] = "INTERNAL_ERROR"
     default_message: ClassVar[str] = "An unexpected error occurred"
+    # A wrong secret (password, code) that counts against the failed-attempt rate limits
+    # (blueprints/rate_limits.py) whatever its status.
+    failed_attempt: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -74,6 +77,15 @@ class ValidationError(AppError):
     def single(cls, field: str, error: str) -> ValidationError:
         """A validation error about one field."""
         return cls([{"field": field, "error": error}])
+
+
+class WrongCurrentPassword(ValidationError):
+    """The current password confirming a change is wrong: a guess, counted as a failed attempt."""
+
+    failed_attempt = True
+
+    def __init__(self) -> None:
+        super().__init__([{"field": "current_password", "error": "Current password is incorrect"}])
 
 
 class AuthenticationRequired(AppError):

@@ -6,7 +6,13 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.endpoint import endpoint
-from blueprints.rate_limits import account_limit, address_limit, code_limits, login_limits
+from blueprints.rate_limits import (
+    account_limit,
+    address_limit,
+    code_limits,
+    login_limits,
+    password_check_limits,
+)
 from blueprints.security import current_principal
 from envelope import success
 from schemas.auth import (
@@ -108,7 +114,14 @@ def logout(body: LogoutRequest) -> None:
 
 
 @bp.post("/auth/password")
-@endpoint(body=PasswordChangeRequest, auth=True, message="Password changed", tags=TAGS)
+@password_check_limits
+@endpoint(
+    body=PasswordChangeRequest,
+    auth=True,
+    errors=(401, 429),
+    message="Password changed",
+    tags=TAGS,
+)
 def change_password(body: PasswordChangeRequest) -> None:
     """Change your password; every other session and token of yours ends."""
     auth_service.change_password(

@@ -6,6 +6,7 @@ from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.endpoint import endpoint
+from blueprints.rate_limits import password_check_limits
 from blueprints.security import current_principal
 from envelope import success
 from schemas.user import UserCreate, UserListQuery, UserPage, UserRead, UserUpdate
@@ -40,7 +41,10 @@ def get_user(user_id: int) -> object:
 
 
 @bp.route("/users/<int:user_id>", methods=["PUT", "PATCH"])
-@endpoint(body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
+@password_check_limits
+@endpoint(
+    body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409, 429), tags=TAGS
+)
 def update_user(user_id: int, body: UserUpdate) -> object:
     """Change a user. Yourself: name, email, password (with current_password).
     Administrators: also role and is_active. PUT and PATCH both change only the fields sent."""

@@ -13,7 +13,12 @@ from flask_wtf.csrf import generate_csrf
 
 from blueprints.endpoint import endpoint
 from blueprints.pages import form_page, redirect_after_sign_in, render_page, see_other, wants_html
-from blueprints.rate_limits import MFA_PENDING_KEY, address_limit, login_limits
+from blueprints.rate_limits import (
+    MFA_PENDING_KEY,
+    address_limit,
+    login_limits,
+    password_check_limits,
+)
 from blueprints.security import (
     SESSION_KEY,
     authenticated_by_cookie,
@@ -183,10 +188,11 @@ def update_profile(body: ProfileUpdate) -> object:
 
 
 @bp.post("/password")
+@password_check_limits
 @endpoint(
     body=PasswordChangeRequest,
     auth=True,
-    errors=(401,),
+    errors=(401, 429),
     message="Password changed",
     page=PROFILE_PAGE,
     tags=TAGS,

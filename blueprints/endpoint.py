@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Response, current_app, jsonify, render_template, request
+from flask import Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -175,6 +175,8 @@ def endpoint(
             try:
                 result = call_view(path_arguments)
             except AppError as error:
+                if error.failed_attempt:
+                    g.failed_attempt = True  # read by the rate limits (blueprints/rate_limits.py)
                 if page is None or wants_json():
                     raise
                 return render_form_errors(page, error)

@@ -20,7 +20,6 @@ from errors import (
     InvalidToken,
     MfaRequired,
     NotFound,
-    ValidationError,
 )
 from models import AuthSession, Role, TokenPurpose, User, db, utcnow
 from services import (
@@ -413,8 +412,7 @@ def change_password(
     so a copy of the old cookie is refused from now on; the answer names the session to use.
     """
     user = principal.user
-    if not password_service.verify_password(user.password_hash, current_password):
-        raise ValidationError.single("current_password", "Current password is incorrect")
+    password_service.check_current_password(user.password_hash, current_password)
     password_service.check_password(new_password, email=user.email, field="new_password")
     user.password_hash = password_service.hash_password(new_password)
     action_token_service.void_outstanding(user.id, TokenPurpose.RESET_PASSWORD)

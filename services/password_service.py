@@ -25,7 +25,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, has_app_context
 
-from errors import ValidationError
+from errors import ValidationError, WrongCurrentPassword
 
 DEFAULT_TIME_COST = 3
 DEFAULT_MEMORY_COST = 64 * 1024  # KiB
@@ -126,6 +126,12 @@ def dummy_verify() -> None:
     dummy = _dummy_hash(parameters)
     with contextlib.suppress(VerifyMismatchError), hashing_slot():
         _hasher(parameters).verify(dummy, _DUMMY_PASSWORD + "!")
+
+
+def check_current_password(password_hash: str | None, current_password: str) -> None:
+    """Confirm a change of one's own account with its password; `WrongCurrentPassword` if wrong."""
+    if not verify_password(password_hash, current_password):
+        raise WrongCurrentPassword()
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

@@ -383,8 +383,7 @@ def _update(
 def _check_current_password(user: User, current_password: str | None) -> None:
     if current_password is None:
         raise ValidationError.single("current_password", "Required to change email or password")
-    if not password_service.verify_password(user.password_hash, current_password):
-        raise ValidationError.single("current_password", "Current password is incorrect")
+    password_service.check_current_password(user.password_hash, current_password)
 
 
 def delete(*, actor: Actor, user_id: int, allow_self_delete: bool = False) -> None:

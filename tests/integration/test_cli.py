@@ -63,6 +63,7 @@ def test_production_without_secrets_exits_non_zero_naming_each(tmp_path):
     assert result.returncode != 0
     for name in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"):
         assert f"{name} is not set" in result.stderr
+    assert "Rate limits would count in each process alone" in result.stderr
 
 
 @pytest.mark.slow
@@ -78,6 +79,7 @@ def test_production_with_safe_settings_validates(tmp_path):
             "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
             "MAIL_SERVER": "smtp.example.com",
             "PUBLIC_BASE_URL": "https://accounts.example.com",
+            "REDIS_URL": "redis://cache:6379/0",
         },
     )
     assert result.returncode == 0, result.stderr

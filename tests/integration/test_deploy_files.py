@@ -123,6 +123,7 @@ def test_the_image_entrypoint_migrates_then_serves_and_its_healthcheck_passes(
         **dockerfile_env(),
         **secrets_env(),
         DATABASE_URL=fresh_database.url,
+        REDIS_URL="redis://127.0.0.1:6379/5",  # every deployment sets it (test_rate_limit_config)
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"),
     )
     assert env["FLASK_CONFIG"] == "production"

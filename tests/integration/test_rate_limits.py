@@ -1,17 +1,24 @@
 """Rate limits on sign-in, refresh, recovery and registration: 429 RATE_LIMITED + Retry-After."""
 
+import logging
+import subprocess
+import sys
+import time
 import uuid
 
 import httpx
 import pytest
 import redis
-from flask import Flask
+from flask import Blueprint, Flask
 
-from blueprints.rate_limits import LIMITED_VIEWS, qualified_name, skip_unlimited_routes
+from blueprints.rate_limits import LimitedEndpoints, skip_unlimited_routes
 from extensions import limiter
+from tests.apps import dispose_engines, make_app
 from tests.factories import PASSWORD, create_user
+from tests.fault_services import throwaway_redis
 from tests.mail_server import configured
-from tests.processes import app_server
+from tests.ops_support import ROOT, free_port, stop_process, subprocess_env, wait_for_http
+from tests.processes import SERVER, app_server
 
 pytestmark = pytest.mark.integration
 
@@ -125,26 +132,51 @@ def test_every_limited_route_still_runs_the_limiter(app, client, monkeypatch):
     assert seen == []
     assert attempt(client, "nobody@example.com").status_code == 401
     assert seen, "the login route's limits were not checked"
-    with app.app_context():
-        limited = {
-            endpoint
-            for endpoint, view in app.view_functions.items()
-            if qualified_name(view) in LIMITED_VIEWS
-        }
-    assert {
-        "api.login",
-        "api.refresh",
-        "auth.login",
-        "v1_compat.login",
-        "v1_compat.refresh_tokens",
-    } <= limited
+    limited = LimitedEndpoints(app, everywhere=False)
+    endpoints = ("api.login", "api.refresh", "auth.login", "v1_compat.login", "health.get_health")
+    found = set()
+    for endpoint in endpoints:
+        rule = next(app.url_map.iter_rules(endpoint))
+        method = "GET" if "GET" in (rule.methods or ()) else "POST"
+        with app.test_request_context(rule.rule, method=method):
+            if limited.now():
+                found.add(endpoint)
+    assert found == {"api.login", "api.refresh", "auth.login", "v1_compat.login"}
 
 
-def test_route_wide_limits_keep_the_hooks_on_every_route():
-    flask_app = Flask(__name__)
-    flask_app.config["RATELIMIT_DEFAULT"] = "100/minute"
-    skip_unlimited_routes(flask_app)  # leaves the hooks alone: they apply everywhere
-    assert flask_app.before_request_funcs == {}
+def test_limits_added_in_any_of_flask_limiters_ways_count(database):
+    """A `deduct_when` limit and a blueprint-wide limit on routes added after start-up are
+    counted and send their headers (the hook skipping once missed both, silently)."""
+    application = make_app(database.url)
+
+    @limiter.limit("2/minute", deduct_when=lambda response: response.status_code == 400)
+    def probe_deducted() -> tuple[str, int]:
+        return "refused", 400
+
+    probes = Blueprint("rate_limit_probes", __name__)
+
+    @probes.get("/probe-blueprint-wide")
+    def probe_blueprint_wide() -> str:
+        return "ok"
+
+    limiter.limit("2/minute")(probes)
+    application.add_url_rule("/probe-deducted", view_func=probe_deducted)
+    application.register_blueprint(probes)
+    client = application.test_client()
+    try:
+        deducted = [client.get("/probe-deducted") for _ in range(3)]
+        blueprint_wide = [client.get("/probe-blueprint-wide") for _ in range(3)]
+    finally:
+        dispose_engines(application)
+    assert [r.status_code for r in deducted] == [400, 400, 429]
+    assert deducted[0].headers["X-RateLimit-Remaining"] == "1"
+    assert [r.status_code for r in blueprint_wide] == [200, 200, 429]
+    assert blueprint_wide[0].headers["X-RateLimit-Limit"] == "2"
+
+
+def test_route_wide_limits_keep_the_hooks_on_every_route(app):
+    with app.test_request_context("/health"):
+        assert LimitedEndpoints(app, everywhere=True).now()
 
 
 def test_a_disabled_limiter_has_no_hooks_to_skip():
@@ -157,3 +189,85 @@ def test_a_disabled_limiter_has_no_hooks_to_skip():
 def test_an_unexpected_hook_layout_fails_loudly():
     with pytest.raises(RuntimeError, match="Flask-Limiter"):
         skip_unlimited_routes(Flask(__name__))  # no limiter hooks at all
+
+
+def test_an_oversized_body_leaves_the_limiter_on_its_storage(app, client, caplog):
+    """A body over MAX_CONTENT_LENGTH is refused (413) before the limiter reads it: Flask-Limiter
+    once took the 413 raised by its key function for a storage outage, logged ERRORs and
+    counted in fresh process memory, where a locked account was no longer locked."""
+    create_user(app, email="locked@example.com")
+    oversized = b'{"email": "locked@example.com", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="2/minute"):
+        assert [attempt(client, "locked@example.com").status_code for _ in range(2)] == [401, 401]
+        assert_limited(attempt(client, "locked@example.com", PASSWORD))
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            refused = client.post(
+                "/api/v1/auth/login", data=oversized, content_type="application/json"
+            )
+        assert refused.status_code == 413
+        assert refused.json["error"]["code"] == "PAYLOAD_TOO_LARGE"
+        assert_limited(attempt(client, "locked@example.com", PASSWORD))
+    assert "falling back" not in caplog.text
+    assert [record for record in caplog.records if record.levelno >= logging.ERROR] == []
+
+
+def test_no_rate_limit_times_in_the_past_once_a_lockout_expired(app, client):
+    create_user(app, email="patient@example.com")
+    with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="2/1 second"):
+        assert [attempt(client, "patient@example.com").status_code for _ in range(2)] == [401, 401]
+        assert_limited(attempt(client, "patient@example.com", PASSWORD))
+        time.sleep(3.2)  # the window's entries are now seconds old
+        signed_in = attempt(client, "patient@example.com", PASSWORD)
+        health = client.get("/health")
+    assert signed_in.status_code == 200
+    assert "Retry-After" not in signed_in.headers, "Retry-After belongs to refused answers"
+    assert int(signed_in.headers["X-RateLimit-Reset"]) >= int(time.time())
+    assert health.status_code == 200
+    assert "Retry-After" not in health.headers
+
+
+@pytest.mark.slow
+def test_an_oversized_body_keeps_a_server_on_its_redis(app, database, tmp_path):
+    """The same against a server process counting in Redis, as deployed: its log stays clean and
+    the lock lives on in Redis."""
+    create_user(app, email="locked@example.com")
+    log = tmp_path / "server.log"
+    oversized = b'{"email": "locked@example.com", "password": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    wrong = {"email": "locked@example.com", "password": "wrong-password-000"}
+    right = {"email": "locked@example.com", "password": PASSWORD}
+    with throwaway_redis() as cache:
+        port = free_port()
+        env = subprocess_env(
+            PORT=str(port),
+            TEST_DATABASE_URL=database.url,
+            FLASK_CONFIG="testing",
+            RATELIMIT_STORAGE_URI=cache.url,
+            RATELIMIT_LOGIN_PER_ACCOUNT="2/minute",
+            LOG_LEVEL="INFO",
+        )
+        with log.open("wb") as output:
+            server = subprocess.Popen(
+                [sys.executable, "-c", SERVER], cwd=ROOT, env=env, stdout=output, stderr=output
+            )
+            try:
+                base = f"http://127.0.0.1:{port}"
+                wait_for_http(f"{base}/health", process=server)
+                login_url = f"{base}/api/v1/auth/login"
+                assert [httpx.post(login_url, json=wrong).status_code for _ in range(2)] == [
+                    401
+                ] * 2
+                assert httpx.post(login_url, json=right).status_code == 429
+                refused = httpx.post(
+                    login_url, content=oversized, headers={"Content-Type": "application/json"}
+                )
+                assert refused.status_code == 413
+                statuses = [httpx.post(login_url, json=right).status_code for _ in range(4)]
+                keys = redis.Redis.from_url(cache.url).keys("*login-account*")
+            finally:
+                stop_process(server)
+    text = log.read_text()
+    assert statuses == [429] * 4, "the account stays locked"
+    assert keys, "the counters are in Redis"
+    assert "falling back" not in text
+    assert "ERROR" not in text and "Traceback" not in text

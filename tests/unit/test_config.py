@@ -17,6 +17,12 @@ from config import (
 
 pytestmark = pytest.mark.unit
 
+PER_PROCESS_LIMITS_PROBLEM = (
+    "Rate limits would count in each process alone (REDIS_URL and RATELIMIT_STORAGE_URI are not "
+    "set): set REDIS_URL (or RATELIMIT_STORAGE_URI) to a Redis shared by every worker and replica, "
+    "or RATELIMIT_STORAGE_URI=memory:// to choose per-process counting"
+)
+
 GOOD_SECRET = "3f1c9a7be2d04c56a8f1e0b9d7c6a5b4e3f2a1b0c9d8e7f6"
 SAFE_PRODUCTION = {
     "SECRET_KEY": GOOD_SECRET,
@@ -24,6 +30,9 @@ SAFE_PRODUCTION = {
     "DATABASE_URL": "postgresql://app:pw@db:5432/app?sslmode=require",
     "MAIL_SERVER": "smtp.example.com",
     "PUBLIC_BASE_URL": "https://accounts.example.com",
+    # Counted per process, chosen explicitly: an app built here must not bind the tests' shared
+    # limiter to a Redis that does not exist.
+    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 
@@ -130,6 +139,7 @@ def test_production_lists_every_problem_at_once():
         "DATABASE_URL is not set",
         "MAIL_SERVER is not set (or set MAIL_BACKEND=none to send no mail)",
         "PUBLIC_BASE_URL is not set (links in emails are built from it)",
+        PER_PROCESS_LIMITS_PROBLEM,
     ]
 
 

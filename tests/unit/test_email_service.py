@@ -32,6 +32,9 @@ SAFE_PRODUCTION = {
     "DATABASE_URL": "postgresql://app:pw@db:5432/app",
     "MAIL_SERVER": "smtp.example.com",
     "PUBLIC_BASE_URL": "https://accounts.example.com",
+    # Counted per process, chosen explicitly: an app built here must not bind the tests' shared
+    # limiter to a Redis that does not exist.
+    "RATELIMIT_STORAGE_URI": "memory://",
 }
 
 

@@ -308,6 +308,7 @@ def test_production_refuses_argon2_cost_below_owasp_minimum(weak):
             "DATABASE_URL": "postgresql://app:pw@db:5432/app",
             "MAIL_SERVER": "smtp.example.com",
             "PUBLIC_BASE_URL": "https://accounts.example.com",
+            "RATELIMIT_STORAGE_URI": "memory://",
             **weak,
         }
     )
