@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from schemas.common import NO_NUL, RequestModel, ResponseModel, Timestamp
+from schemas.common import NO_NUL, Page, PerPage, RequestModel, ResponseModel, RowId, Timestamp
 from schemas.user import Pagination
 
 
@@ -33,9 +33,9 @@ class AuditEventPage(ResponseModel):
 class AuditEventQuery(RequestModel):
     """Pagination and filters of the audit trail."""
 
-    page: int = Field(1, ge=1)
-    per_page: int = Field(20, ge=1, le=100)
-    user_id: int | None = Field(None, ge=1, description="events by or about this user")
+    page: Page = 1
+    per_page: PerPage = 20
+    user_id: RowId | None = Field(None, description="events by or about this user")
     type: str | None = Field(None, max_length=64, pattern=NO_NUL, description="event type")
     since: datetime | None = Field(None, description="ISO 8601; events at or after")
     until: datetime | None = Field(None, description="ISO 8601; events before")

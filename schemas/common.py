@@ -16,12 +16,17 @@ from pydantic import (
 )
 
 from envelope import iso_timestamp
+from models.base import MAX_ID
 from services.password_service import MAX_LENGTH, MIN_LENGTH
 
 T = TypeVar("T")
 
 EMAIL_MAX_LENGTH = 320
 NAME_MAX_LENGTH = 100
+# Pages of a list: the bound keeps the offset, (page - 1) * per_page, a number the database
+# takes (PostgreSQL refused larger ones with "integer out of range", a 500).
+MAX_PAGE = 2**31 - 1
+MAX_PER_PAGE = 100
 
 
 class RequestModel(BaseModel):
@@ -101,6 +106,10 @@ NewPassword = Annotated[
     ),
 ]
 Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
+PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+# An id a row can have; a larger one is refused rather than looked up.
+RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
 
 

@@ -11,7 +11,9 @@ from schemas.common import (
     Email,
     Name,
     NewPassword,
+    Page,
     Password,
+    PerPage,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -58,8 +60,8 @@ class UserUpdate(RequestModel):
 class UserListQuery(RequestModel):
     """Pagination, sorting, search and filters of the user list."""
 
-    page: int = Field(1, ge=1)
-    per_page: int = Field(20, ge=1, le=100)
+    page: Page = 1
+    per_page: PerPage = 20
     sort: str = Field("id", description="id, email, name, created_at or last_login_at; '-' = desc")
     q: str | None = Field(
         None, max_length=320, pattern=NO_NUL, description="substring of email or name"

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from errors import Conflict, InvalidMfaCode, InvalidToken, NotFound
 from models import User, UserMfa, db, utcnow
-from services import audit_service
+from services import audit_service, token_service
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 base32 characters
@@ -227,6 +227,6 @@ def decode_mfa_token(token: str, kind: str) -> int:
         )
         if claims["type"] != MFA_TOKEN_TYPE or claims["kind"] != kind:
             raise InvalidToken()
-        return int(claims["sub"])
+        return token_service.user_id_claim(claims["sub"])
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken("The sign-in step expired or is invalid; sign in again") from exc

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Row,
@@ -230,7 +231,7 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
         .where(*conditions)
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        .offset(bindparam("offset", type_=BigInteger))
         .subquery("page_ids")
     )
     page = select(*READ_COLUMNS).join(ids, ids.c.id == User.id).order_by(*order)
