@@ -46,7 +46,9 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(email=email, name=name, role=role, password=password)
+        data = UserCreate.model_validate(
+            {"email": email, "name": name, "role": role, "password": password}
+        )
         with unit_of_work(conflict=EmailTaken):
             user = user_service.add_user(
                 email=data.email, password=data.password, name=data.name, role=data.role

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -9,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -30,9 +32,10 @@ MAX_PER_PAGE = 100
 
 
 class RequestModel(BaseModel):
-    """A request body or query: unknown fields and NUL characters are rejected."""
+    """A request body: unknown fields and NUL characters are rejected, and every value must
+    have the type the contract names (strict: JSON `0` is no boolean, `"5"` no integer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -41,6 +44,14 @@ class RequestModel(BaseModel):
         if isinstance(value, str) and "\x00" in value:
             raise ValueError("Must not contain NUL characters")
         return value
+
+
+class QueryModel(RequestModel):
+    """Query parameters. They arrive as text, so fields read their type from text, each by its
+    own strict rule (decimal digits for `Page`/`PerPage`/`RowId`, `QueryBool`, `IsoDateTime`),
+    never by Pydantic's lax guesses."""
+
+    model_config = ConfigDict(strict=False)
 
 
 class ResponseModel(BaseModel):
@@ -106,10 +117,43 @@ NewPassword = Annotated[
     ),
 ]
 Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
-Page = Annotated[int, Field(ge=1, le=MAX_PAGE)]
-PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+
+DECIMAL = re.compile(r"-?[0-9]+")
+# A date, or a date and time with an optional fraction and zone (RFC 3339's profile of ISO 8601);
+# Pydantic then checks the values. Its lax mode also read numbers as Unix times ("0.5").
+ISO_8601 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+
+def _decimal_text(value: Any) -> Any:
+    if isinstance(value, str) and not DECIMAL.fullmatch(value):
+        raise ValueError("Must be a whole number in decimal digits")
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise ValueError("Must be true or false")
+        return value == "true"
+    return value
+
+
+def _iso_8601_text(value: Any) -> Any:
+    if isinstance(value, str) and not ISO_8601.fullmatch(value):
+        raise ValueError("Must be an ISO 8601 date or date-time, e.g. 2026-01-01T00:00:00Z")
+    return value
+
+
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_text)]
+# The bounds come before the text check so that the JSON schema shows them as minimum/maximum.
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE), BeforeValidator(_decimal_text)]
+PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE), BeforeValidator(_decimal_text)]
 # An id a row can have; a larger one is refused rather than looked up.
-RowId = Annotated[int, Field(ge=1, le=MAX_ID)]
+RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_decimal_text)]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
 
 

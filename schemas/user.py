@@ -14,6 +14,8 @@ from schemas.common import (
     Page,
     Password,
     PerPage,
+    QueryBool,
+    QueryModel,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -57,7 +59,7 @@ class UserUpdate(RequestModel):
     is_active: bool | None = None
 
 
-class UserListQuery(RequestModel):
+class UserListQuery(QueryModel):
     """Pagination, sorting, search and filters of the user list."""
 
     page: Page = 1
@@ -67,7 +69,7 @@ class UserListQuery(RequestModel):
         None, max_length=320, pattern=NO_NUL, description="substring of email or name"
     )
     role: RoleName | None = None
-    is_active: bool | None = None
+    is_active: QueryBool | None = None
 
     @field_validator("sort")
     @classmethod
