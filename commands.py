@@ -37,7 +37,7 @@ def validate_config() -> None:
 
 
 @users_cli.command("create")
-@click.option("--email", required=True, help="Sign-in email (stored lower-cased).")
+@click.option("--email", required=True, help="Sign-in email (stored normalised, e.g. lower-cased).")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
 @click.option("--password", help="Prompted for (hidden, twice) when omitted.")
