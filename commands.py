@@ -38,7 +38,7 @@ def validate_config() -> None:
 
 
 @users_cli.command("create")
-@click.option("--email", required=True, help="Sign-in email (stored lower-cased).")
+@click.option("--email", required=True, help="Sign-in email (stored normalised, e.g. lower-cased).")
 @click.option("--name", required=True, help="Display name.")
 @click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
 @click.option("--password", help="Prompted for (hidden, twice) when omitted.")
@@ -47,7 +47,9 @@ def create_user(email: str, name: str, role: str, password: str | None) -> None:
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        data = UserCreate(email=email, name=name, role=role, password=password)
+        data = UserCreate.model_validate(
+            {"email": email, "name": name, "role": role, "password": password}
+        )
         with unit_of_work(conflict=EmailTaken):
             user = user_service.add_user(
                 email=data.email, password=data.password, name=data.name, role=data.role

@@ -12,6 +12,7 @@ from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
 from models.base import db
+from schemas.common import EMAIL_MAX_LENGTH, email_key
 
 migrate = Migrate(compare_type=True, render_as_batch=True)
 # Storage, enablement and limits come from the app config (RATELIMIT_*), Redis when configured.
@@ -28,7 +29,7 @@ def account_key() -> str:
     email = body.get("email") if isinstance(body, Mapping) else None
     if not isinstance(email, str):
         return "account:-"
-    return f"account:{email.strip().lower()[:320]}"
+    return f"account:{email_key(email[: EMAIL_MAX_LENGTH * 2])[:EMAIL_MAX_LENGTH]}"
 
 
 __all__ = ["account_key", "csrf", "db", "limiter", "login_manager", "migrate"]

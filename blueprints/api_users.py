@@ -33,14 +33,14 @@ def create_user(body: UserCreate) -> object:
     return user_service.create(actor=current_principal(), data=body)
 
 
-@bp.get("/users/<int:user_id>")
+@bp.get("/users/<id:user_id>")
 @endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, tags=TAGS)
 def get_user(user_id: int) -> object:
     """Get a user: yourself, or anyone for administrators."""
     return user_service.get_for_actor(actor=current_principal(), user_id=user_id)
 
 
-@bp.route("/users/<int:user_id>", methods=["PUT", "PATCH"])
+@bp.route("/users/<id:user_id>", methods=["PUT", "PATCH"])
 @password_check_limits
 @endpoint(
     body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409, 429), tags=TAGS
@@ -54,7 +54,7 @@ def update_user(user_id: int, body: UserUpdate) -> object:
     )
 
 
-@bp.delete("/users/<int:user_id>")
+@bp.delete("/users/<id:user_id>")
 @endpoint(auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
 def delete_user(user_id: int) -> ResponseReturnValue:
     """Delete a user (administrators). The row is kept; the user's tokens stop working."""

@@ -5,13 +5,14 @@ from models.audit_event import AuditEvent
 from models.auth_session import AuthSession, RefreshToken
 from models.base import Base, Model, db, utcnow
 from models.mfa import UserMfa
-from models.user import Role, User
+from models.user import EmailNormalisation, Role, User
 
 __all__ = [
     "ActionToken",
     "AuditEvent",
     "AuthSession",
     "Base",
+    "EmailNormalisation",
     "Model",
     "RefreshToken",
     "Role",

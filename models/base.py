@@ -48,6 +48,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 # BIGINT on PostgreSQL; INTEGER on SQLite, where only INTEGER PRIMARY KEY autoincrements.
 BigIntegerId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest id either column holds (both are signed 64-bit): a larger number names no row,
+# and PostgreSQL answers it with "integer out of range" instead of no match.
+MAX_ID = 2**63 - 1
 
 
 class Base(DeclarativeBase):

@@ -7,10 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
-from sqlalchemy import JSON, CheckConstraint, Index, String, text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import IdMixin, Model, UTCDateTime
+from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, utcnow
 from models.mixins import SoftDeleteMixin, TimestampMixin
 
 
@@ -25,7 +25,8 @@ def new_object_id() -> str:
 
 
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
-    """A person who can sign in. Emails are stored normalised (trimmed, lower-cased)."""
+    """A person who can sign in. Emails are stored normalised (`schemas.common.normalize_email`:
+    NFKC, trimmed, local part lower-cased, domain mapped by IDNA UTS #46)."""
 
     __tablename__ = "users"
     __table_args__ = (
@@ -72,3 +73,17 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     def is_admin(self) -> bool:
         """True for administrators."""
         return self.role == Role.ADMIN.value
+
+
+class EmailNormalisation(Model):
+    """An email migration 0008 rewrote into today's normal form, with the original it had: the
+    record that lets the migration's downgrade restore it exactly. Nothing else reads it."""
+
+    __tablename__ = "email_normalisations"
+
+    user_id: Mapped[int] = mapped_column(
+        BigIntegerId, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    original_email: Mapped[str] = mapped_column(String(320))
+    normalised_email: Mapped[str] = mapped_column(String(320))
+    normalised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -7,7 +7,16 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from schemas.common import NO_NUL, RequestModel, ResponseModel, Timestamp
+from schemas.common import (
+    NO_NUL,
+    IsoDateTime,
+    Page,
+    PerPage,
+    QueryModel,
+    ResponseModel,
+    RowId,
+    Timestamp,
+)
 from schemas.user import Pagination
 
 
@@ -30,20 +39,26 @@ class AuditEventPage(ResponseModel):
     pagination: Pagination
 
 
-class AuditEventQuery(RequestModel):
+class AuditEventQuery(QueryModel):
     """Pagination and filters of the audit trail."""
 
-    page: int = Field(1, ge=1)
-    per_page: int = Field(20, ge=1, le=100)
-    user_id: int | None = Field(None, ge=1, description="events by or about this user")
+    page: Page = 1
+    per_page: PerPage = 20
+    user_id: RowId | None = Field(None, description="events by or about this user")
     type: str | None = Field(None, max_length=64, pattern=NO_NUL, description="event type")
-    since: datetime | None = Field(None, description="ISO 8601; events at or after")
-    until: datetime | None = Field(None, description="ISO 8601; events before")
+    since: IsoDateTime | None = Field(None, description="ISO 8601; events at or after")
+    until: IsoDateTime | None = Field(None, description="ISO 8601; events before")
 
     @field_validator("since", "until")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        """A time without a zone is taken as UTC."""
-        if value is not None and value.tzinfo is None:
+        """A time without a zone is taken as UTC; one whose UTC falls outside years 1 to 9999
+        (`0001-01-01T00:00:00+01:00`) is refused rather than failing in the query."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
-        return value
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("Must be a time between the years 1 and 9999 in UTC") from None

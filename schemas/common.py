@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -9,6 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -16,18 +19,24 @@ from pydantic import (
 )
 
 from envelope import iso_timestamp
+from models.base import MAX_ID
 from services.password_service import MAX_LENGTH, MIN_LENGTH
 
 T = TypeVar("T")
 
 EMAIL_MAX_LENGTH = 320
 NAME_MAX_LENGTH = 100
+# Pages of a list: the bound keeps the offset, (page - 1) * per_page, a number the database
+# takes (PostgreSQL refused larger ones with "integer out of range", a 500).
+MAX_PAGE = 2**31 - 1
+MAX_PER_PAGE = 100
 
 
 class RequestModel(BaseModel):
-    """A request body or query: unknown fields and NUL characters are rejected."""
+    """A request body: unknown fields and NUL characters are rejected, and every value must
+    have the type the contract names (strict: JSON `0` is no boolean, `"5"` no integer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     @field_validator("*", mode="before")
     @classmethod
@@ -38,6 +47,14 @@ class RequestModel(BaseModel):
         return value
 
 
+class QueryModel(RequestModel):
+    """Query parameters. They arrive as text, so fields read their type from text, each by its
+    own strict rule (decimal digits for `Page`/`PerPage`/`RowId`, `QueryBool`, `IsoDateTime`),
+    never by Pydantic's lax guesses."""
+
+    model_config = ConfigDict(strict=False)
+
+
 class ResponseModel(BaseModel):
     """A response resource built from a model instance."""
 
@@ -45,17 +62,38 @@ class ResponseModel(BaseModel):
 
 
 def normalize_email(value: str) -> str:
-    """Trim and lower-case an address after checking its syntax (no DNS lookup)."""
-    candidate = value.strip()
+    """The one form an address is stored and compared in, after checking its syntax (no DNS
+    lookup); ValueError when it is no address.
+
+    NFKC first, so compatibility forms (fullwidth letters and `@`, ligatures) read as their
+    plain letters; then the local part is lower-cased and the domain mapped by IDNA's UTS #46
+    (case-folded; Punycode `xn--` labels read as the Unicode they stand for). See decision 0080.
+    """
+    candidate = unicodedata.normalize("NFKC", value).strip()
     if len(candidate) > EMAIL_MAX_LENGTH:
         raise ValueError("Email is too long")
     try:
         # `test_environment` admits RFC 6761 `.test` domains (fuzzers and staging use them);
         # other special-use names (.local, .localhost, .invalid) stay refused.
-        validate_email(candidate, check_deliverability=False, test_environment=True)
+        address = validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
         raise ValueError("Invalid email format") from exc
-    return candidate.lower()
+    # Lower-casing can leave text NFKC would change again; normalising once more makes the
+    # result a fixed point (normalising a stored email gives it back unchanged).
+    local_part = unicodedata.normalize("NFKC", address.local_part.lower())
+    normal = f"{local_part}@{address.domain}"
+    if len(normal) > EMAIL_MAX_LENGTH:
+        raise ValueError("Email is too long")
+    return normal
+
+
+def email_key(value: str) -> str:
+    """`value` as `normalize_email` stores it, or, when it is no address, folded the same way
+    as far as it goes: a key (rate limits) that every spelling of one account shares."""
+    try:
+        return normalize_email(value)
+    except ValueError:
+        return unicodedata.normalize("NFKC", value).strip().lower()
 
 
 def _strip_name(value: str) -> str:
@@ -101,6 +139,43 @@ NewPassword = Annotated[
     ),
 ]
 Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
+
+DECIMAL = re.compile(r"-?[0-9]+")
+# A date, or a date and time with an optional fraction and zone (RFC 3339's profile of ISO 8601);
+# Pydantic then checks the values. Its lax mode also read numbers as Unix times ("0.5").
+ISO_8601 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"([Tt][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?([Zz]|[+-][0-9]{2}:[0-9]{2})?)?"
+)
+
+
+def _decimal_text(value: Any) -> Any:
+    if isinstance(value, str) and not DECIMAL.fullmatch(value):
+        raise ValueError("Must be a whole number in decimal digits")
+    return value
+
+
+def _true_or_false(value: Any) -> Any:
+    if isinstance(value, str):
+        if value not in ("true", "false"):
+            raise ValueError("Must be true or false")
+        return value == "true"
+    return value
+
+
+def _iso_8601_text(value: Any) -> Any:
+    if isinstance(value, str) and not ISO_8601.fullmatch(value):
+        raise ValueError("Must be an ISO 8601 date or date-time, e.g. 2026-01-01T00:00:00Z")
+    return value
+
+
+QueryBool = Annotated[bool, BeforeValidator(_true_or_false)]
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_text)]
+# The bounds come before the text check so that the JSON schema shows them as minimum/maximum.
+Page = Annotated[int, Field(ge=1, le=MAX_PAGE), BeforeValidator(_decimal_text)]
+PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE), BeforeValidator(_decimal_text)]
+# An id a row can have; a larger one is refused rather than looked up.
+RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_decimal_text)]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
 
 

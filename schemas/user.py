@@ -11,7 +11,11 @@ from schemas.common import (
     Email,
     Name,
     NewPassword,
+    Page,
     Password,
+    PerPage,
+    QueryBool,
+    QueryModel,
     RequestModel,
     ResponseModel,
     Timestamp,
@@ -55,17 +59,17 @@ class UserUpdate(RequestModel):
     is_active: bool | None = None
 
 
-class UserListQuery(RequestModel):
+class UserListQuery(QueryModel):
     """Pagination, sorting, search and filters of the user list."""
 
-    page: int = Field(1, ge=1)
-    per_page: int = Field(20, ge=1, le=100)
+    page: Page = 1
+    per_page: PerPage = 20
     sort: str = Field("id", description="id, email, name, created_at or last_login_at; '-' = desc")
     q: str | None = Field(
         None, max_length=320, pattern=NO_NUL, description="substring of email or name"
     )
     role: RoleName | None = None
-    is_active: bool | None = None
+    is_active: QueryBool | None = None
 
     @field_validator("sort")
     @classmethod

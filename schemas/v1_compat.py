@@ -24,6 +24,9 @@ OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 ROLES = ("user", "admin")
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 10
+# Joi's `number()` refused what JavaScript cannot hold exactly; so do we (it also keeps the
+# offset, at most (2^53 - 2) * 100, within a BIGINT).
+MAX_SAFE_INTEGER = 2**53 - 1
 # `sortBy` names the old Mongo fields; each maps to a column of `user_service.ORDER_COLUMNS`.
 SORT_FIELDS = {
     "id": "legacy_id",
@@ -139,6 +142,13 @@ class ListUsersQuery(LegacyRequest):
     sort_by: Annotated[str, Field(max_length=1024)] | None = Field(None, alias="sortBy")
     limit: int | None = None
     page: int | None = None
+
+    @field_validator("limit", "page")
+    @classmethod
+    def _safe_number(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and abs(value) > MAX_SAFE_INTEGER:
+            raise ValueError(f'"{info.field_name}" must be a safe number')
+        return value
 
     @property
     def page_number(self) -> int:

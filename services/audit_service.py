@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import BigInteger, ColumnElement, func, literal, or_, select
 
 from models import AuditEvent, db
 from services import policy
@@ -157,7 +157,7 @@ def list_events(
                 .where(*conditions)
                 .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
                 .limit(per_page)
-                .offset((page - 1) * per_page)
+                .offset(literal((page - 1) * per_page, BigInteger))
             )
         )
     return AuditPage(items=items, page=page, per_page=per_page, total=total or 0)

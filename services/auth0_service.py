@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from errors import AccountDisabled, InvalidToken, ServiceUnavailable
 from models import Role, User, UserMfa, db, utcnow
+from schemas.common import normalize_email
 from services import mfa_service
 from services.base_service import read_only, unit_of_work
 
@@ -250,7 +251,11 @@ def link_or_provision(claims: dict[str, Any]) -> User:
     if not isinstance(email, str) or "@" not in email or claims.get("email_verified") is not True:
         logger.info("Auth0 subject %s has no verified email: not linked", sub)
         raise NotLinked()
-    email = email.strip().lower()
+    try:
+        email = normalize_email(email)
+    except ValueError:
+        logger.info("Auth0 subject %s has no valid email: not linked", sub)
+        raise NotLinked() from None
     with unit_of_work("This Auth0 account is already linked"):
         user = db.session.scalars(
             select(User).where(User.auth0_sub == sub, User.deleted_at.is_(None))

@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from errors import Conflict, InvalidMfaCode, InvalidToken, NotFound
 from models import User, UserMfa, db, utcnow
-from services import audit_service
+from services import audit_service, token_service
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 base32 characters
@@ -244,7 +244,8 @@ def decode_pending_sign_in(token: str, kind: str) -> PendingSignIn:
         if claims["type"] != MFA_TOKEN_TYPE or claims["kind"] != kind:
             raise InvalidToken()
         return PendingSignIn(
-            user_id=int(claims["sub"]), method=str(claims.get("method", FIRST_FACTOR))
+            user_id=token_service.user_id_claim(claims["sub"]),
+            method=str(claims.get("method", FIRST_FACTOR)),
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken("The sign-in step expired or is invalid; sign in again") from exc

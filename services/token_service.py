@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ import jwt
 from flask import current_app
 
 from errors import InvalidToken
-from models.base import utcnow
+from models.base import MAX_ID, utcnow
 
 ALGORITHM = "HS256"
 # Verified access tokens remembered per worker (a few hundred bytes each).
@@ -23,6 +24,8 @@ ACCESS = "access"
 REFRESH = "refresh"
 REQUIRED_CLAIMS = ("sub", "jti", "type", "iat", "exp", "iss", "aud", "sid")
 LEGACY_REQUIRED_CLAIMS = ("sub", "type", "iat", "exp")
+# A user id as tokens carry it: decimal digits, no sign, space or `_` (which `int()` allows).
+DECIMAL_ID = re.compile(r"[1-9][0-9]{0,18}")
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,22 @@ def hash_token(token: str) -> str:
 def new_session_id() -> str:
     """A random identifier for a sign-in session."""
     return uuid.uuid4().hex
+
+
+def user_id_claim(sub: object) -> int:
+    """The user id a token's `sub` names, or ValueError: only ids a row can have pass, so a
+    well-signed token with an absurd number never reaches the database."""
+    if not isinstance(sub, str) or not DECIMAL_ID.fullmatch(sub) or int(sub) > MAX_ID:
+        raise ValueError("sub is not a user id")
+    return int(sub)
+
+
+def expiry_claim(exp: float) -> datetime:
+    """A token's `exp` as a time, or ValueError when it is past any date Python can hold."""
+    try:
+        return datetime.fromtimestamp(exp, tz=UTC)
+    except (OverflowError, OSError) as exc:
+        raise ValueError("exp is out of range") from exc
 
 
 def access_token_lifetime() -> timedelta:
@@ -120,10 +139,10 @@ def _verified_access_claims(token: str, secret: str, audience: str, issuer: str)
     if claims["type"] != ACCESS:
         raise ValueError("not an access token")
     return AccessClaims(
-        user_id=int(claims["sub"]),
+        user_id=user_id_claim(claims["sub"]),
         session_id=str(claims["sid"]),
         token_id=str(claims["jti"]),
-        expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
+        expires_at=expiry_claim(claims["exp"]),
     )
 
 
@@ -145,11 +164,10 @@ def decode_legacy_token(token: str, kind: str) -> LegacyClaims:
         )
         if claims["type"] != kind or not isinstance(claims["sub"], str):
             raise InvalidToken()
-        zone = utcnow().tzinfo
         return LegacyClaims(
             legacy_id=claims["sub"],
-            issued_at=datetime.fromtimestamp(claims["iat"], tz=zone),
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=zone),
+            issued_at=expiry_claim(claims["iat"]),
+            expires_at=expiry_claim(claims["exp"]),
         )
-    except (jwt.PyJWTError, ValueError, TypeError, OverflowError) as exc:
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken() from exc

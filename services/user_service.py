@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Integer,
     Row,
@@ -143,7 +144,7 @@ def list_users(
     name: str | None = None,
     order_by: Sequence[SortKey] = (),
 ) -> UserPage:
-    """A page of live users, filtered, searched and sorted (ties broken by id).
+    """A page of live users, filtered, searched and sorted (ties broken by ascending id).
 
     `name` filters by exact name and `order_by` replaces `query.sort` (the `/v1` contract's
     filters and multi-field `sortBy`)."""
@@ -219,7 +220,8 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
         for key, descending in shape.order
     ]
     if all(key != "id" for key, _ in shape.order):
-        order.append(User.id.desc() if shape.order[-1][1] else User.id.asc())
+        # Ties keep insertion order whichever way the keys sort, as the old service's Mongo did.
+        order.append(User.id.asc())
     count = select(func.count()).select_from(User).where(*conditions)
     # Find the page's ids first, then read only those rows: PostgreSQL skips the offset on an
     # index (index-only for the default order, `ix_users_live_id`) instead of fetching every
@@ -229,7 +231,7 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
         .where(*conditions)
         .order_by(*order)
         .limit(bindparam("limit", type_=Integer))
-        .offset(bindparam("offset", type_=Integer))
+        .offset(bindparam("offset", type_=BigInteger))
         .subquery("page_ids")
     )
     page = select(*READ_COLUMNS).join(ids, ids.c.id == User.id).order_by(*order)

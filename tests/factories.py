@@ -31,6 +31,11 @@ USER_FIELDS = frozenset(
 _sequence = itertools.count(1)
 
 
+def fullwidth(text: str) -> str:
+    """`text` in fullwidth forms (U+FF01 to U+FF5E), which NFKC folds back to ASCII."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
 def create_user(
     app: Flask,
     *,

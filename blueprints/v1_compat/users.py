@@ -45,7 +45,10 @@ def list_users() -> ResponseReturnValue:
     given.check()
     page = user_service.list_users(
         actor=actor,
-        query=UserListQuery(page=query.page_number, per_page=query.page_size, role=query.role),
+        # Already validated, to Joi's bounds: a page past `/api/v1`'s is still just empty here.
+        query=UserListQuery.model_construct(
+            page=query.page_number, per_page=query.page_size, role=query.role
+        ),
         name=query.name,
         order_by=query.order(),
     )

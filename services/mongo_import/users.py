@@ -108,7 +108,7 @@ def _without_duplicates(candidates: list[Candidate], report: ImportReport) -> li
             continue
         for candidate in group:
             others = [c.source.describe() for c in group if c is not candidate]
-            what = "same _id" if kind == "_id" else f"same email {key!r} (ignoring case)"
+            what = "same _id" if kind == "_id" else f"same email {key!r} once normalised"
             reasons[id(candidate)].append(f"duplicate: {what} as {', '.join(others)}")
     kept = []
     for candidate in candidates:

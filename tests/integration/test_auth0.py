@@ -24,7 +24,7 @@ import config
 from errors import InvalidToken
 from models import AuditEvent, AuthSession, User, db
 from services import auth0_service
-from tests.factories import HTML, create_user, csrf_token, login, post_form
+from tests.factories import HTML, create_user, csrf_token, fullwidth, login, post_form
 from tests.integration.test_mfa_api import code_at, enrol
 from tests.mail_server import configured
 from tests.oidc_provider import (
@@ -110,10 +110,13 @@ def test_without_auto_provisioning_unknown_subjects_are_refused(app, client, aut
     assert user_by_sub(app, "auth0|api-user") is None
 
 
-def test_an_existing_account_is_linked_by_verified_email(app, client, auth0):
+@pytest.mark.parametrize(
+    "spelling", ["api@example.com", "API@Example.COM", f"api@{fullwidth('example')}.com"]
+)
+def test_an_existing_account_is_linked_by_verified_email(app, client, auth0, spelling):
     app.config["AUTH0_AUTO_PROVISION"] = False
     user = create_user(app, email="api@example.com")
-    response = client.get("/auth/profile", headers=bearer(verified(auth0)))
+    response = client.get("/auth/profile", headers=bearer(verified(auth0, email=spelling)))
     assert response.status_code == 200
     assert response.json["data"]["id"] == user.id
     assert user_by_sub(app, "auth0|api-user").id == user.id

@@ -13,7 +13,7 @@ from models.base import column_values
 from services import migration_service
 from services.mongo_import.documents import read_documents
 from services.mongo_import.mapping import UserMapping, differences
-from tests.factories import create_user
+from tests.factories import create_user, fullwidth
 from tests.mail_server import configured
 from tests.mongo_data import (
     OLD_JWT_SECRET,
@@ -159,7 +159,7 @@ def test_invalid_records_go_to_the_reject_file_with_id_line_and_reasons(app, tmp
     assert by_line[3]["reasons"] == ["email: Invalid email format"]
     assert by_line[2]["_id"] == str(twin["_id"])
     assert (
-        "duplicate: same email 'twin@example.com' (ignoring case) as line 4"
+        "duplicate: same email 'twin@example.com' once normalised as line 4"
         in by_line[2]["reasons"]
     )
     assert by_line[5]["reasons"][0].startswith("email: already used by another account")
@@ -172,6 +172,25 @@ def test_invalid_records_go_to_the_reject_file_with_id_line_and_reasons(app, tmp
             "taken@example.com",
             good["email"],
         ]
+
+
+def test_emails_that_normalise_alike_are_duplicates(app, tmp_path):
+    create_user(app, email="taken@example.com")
+    twin = mongoose_user(email="twin@example.com")
+    wide_twin = mongoose_user(email=f"{fullwidth('twin')}@example.com")  # the same address
+    wide_taken = mongoose_user(email=f"taken@{fullwidth('example')}.com")
+    source = write_json_lines(tmp_path / "users.json", [twin, wide_twin, wide_taken])
+    rejects = tmp_path / "rejects.jsonl"
+
+    result = run(app, "import-mongo", source, "--reject-file", rejects)
+
+    assert result.exit_code == 0, result.output
+    reasons = {
+        line["line"]: line["reasons"] for line in map(json.loads, rejects.read_text().splitlines())
+    }
+    assert "duplicate: same email 'twin@example.com' once normalised as line 1" in reasons[2]
+    assert reasons[3][0].startswith("email: already used by another account")
+    assert count(app, User) == 1
 
 
 def test_on_invalid_fail_writes_nothing(app, tmp_path):

@@ -1,14 +1,18 @@
 """Migrations build the schema both ways on this run's database, and match the models."""
 
+import logging
+from datetime import UTC, datetime
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from models import db
 from tests.apps import dispose_engines, make_app
 from tests.databases import worker_database
+from tests.factories import fullwidth
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -44,3 +48,84 @@ def test_models_and_migrations_agree(scratch_app):
             )
             diff = compare_metadata(context, db.metadata)
         assert diff == [], f"run `flask db migrate`: models differ from migrations: {diff}"
+
+
+# (email, live) rows as a database before migration 0008 may hold them.
+WIDE_ADMIN = f"admin@{fullwidth('acceptance')}.example"
+WIDE_EVE = f"{fullwidth('e')}ve@example.com"
+WIDE_EVE_DOMAIN = f"eve@{fullwidth('e')}xample.com"
+UNNORMALISED = [
+    ("admin@acceptance.example", True),
+    (WIDE_ADMIN, True),  # collides with the first: both stay
+    (WIDE_ADMIN, False),  # deleted: no collision, normalised
+    (f"{fullwidth('c')}arol@{fullwidth('e')}xample.com", True),
+    ("dave@xn--bcher-kva.example", True),
+    (WIDE_EVE, True),  # these two collide with each other only: both stay
+    (WIDE_EVE_DOMAIN, True),
+    ("not-an-email", True),  # no valid address: stays
+    ("plain@example.com", True),
+]
+NORMALISED = [
+    "admin@acceptance.example",
+    WIDE_ADMIN,
+    "admin@acceptance.example",
+    "carol@example.com",
+    "dave@bücher.example",
+    WIDE_EVE,
+    WIDE_EVE_DOMAIN,
+    "not-an-email",
+    "plain@example.com",
+]
+
+
+def insert_users(rows):
+    with db.engine.begin() as connection:
+        for number, (email, live) in enumerate(rows, start=1):
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, email, name, role, is_active, email_verified,"
+                    " legacy_id, created_at, updated_at, deleted_at)"
+                    " VALUES (:id, :email, :name, 'user', true, false, :legacy_id,"
+                    " :now, :now, :deleted_at)"
+                ),
+                {
+                    "id": number,
+                    "email": email,
+                    "name": f"User {number}",
+                    "legacy_id": f"{number:024x}",
+                    "now": datetime.now(UTC),
+                    "deleted_at": None if live else datetime.now(UTC),
+                },
+            )
+
+
+def emails():
+    with db.engine.connect() as connection:
+        return list(connection.scalars(text("SELECT email FROM users ORDER BY id")))
+
+
+def test_emails_are_normalised_collisions_reported_and_the_downgrade_restores_them(
+    scratch_app, caplog
+):
+    with scratch_app.app_context():
+        upgrade(revision="0007")
+        insert_users(UNNORMALISED)
+
+        with caplog.at_level(logging.WARNING, logger="alembic.runtime.migration"):
+            upgrade(revision="0008")
+        normalised = emails()
+        with db.engine.begin() as connection:  # changed since: the downgrade leaves it be
+            connection.execute(text("UPDATE users SET email = 'carol2@example.com' WHERE id = 4"))
+        downgrade(revision="0007")
+        restored = emails()
+        upgrade(revision="0008")
+        again = emails()
+
+    assert normalised == NORMALISED
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any("users 1, 2 share the email admin@acceptance.example" in w for w in warnings)
+    assert any("users 6, 7 share the email eve@example.com" in w for w in warnings)
+    assert any("user 8: email is no valid address" in w for w in warnings)
+    changed_since = {3: "carol2@example.com"}
+    assert restored == [changed_since.get(n, email) for n, (email, _) in enumerate(UNNORMALISED)]
+    assert again == [changed_since.get(n, email) for n, email in enumerate(NORMALISED)]

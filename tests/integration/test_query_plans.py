@@ -20,6 +20,10 @@ COUNT, LIST_PAGE = user_service.list_statements(
 _, BY_NAME = user_service.list_statements(
     user_service.ListShape(False, False, False, False, (("name", False),))
 )
+# Descending, with ties still by ascending id: the name index read backwards, then the ties sorted.
+_, BY_NAME_DESC = user_service.list_statements(
+    user_service.ListShape(False, False, False, False, (("name", True),))
+)
 # The services' own statements where they are prebuilt, with their parameters bound.
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
@@ -29,6 +33,7 @@ QUERIES = {
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),
     "sorted by name": BY_NAME.params(PAGE),
+    "sorted by name descending": BY_NAME_DESC.params(PAGE),
     "count": COUNT,
 }
 

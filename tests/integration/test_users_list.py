@@ -1,7 +1,10 @@
 """Listing users: pagination, sorting, search, filters, validation (contract §4)."""
 
 import pytest
+from sqlalchemy import update
 
+from models import User, db
+from services.base_service import unit_of_work
 from tests.apps import count_queries
 from tests.factories import create_user, signed_in_user
 
@@ -56,6 +59,19 @@ def test_sort_ties_are_broken_by_id(client, admin, people):
     items = listing(client, admin, "?sort=last_login_at")["items"]
     never = [u["id"] for u in items if u["last_login_at"] is None]
     assert never == sorted(never)
+
+
+@pytest.mark.parametrize("sort", ["last_login_at", "-last_login_at", "-created_at", "-name"])
+def test_sort_ties_are_broken_by_ascending_id_in_either_direction(app, client, admin, sort):
+    twins = [create_user(app, name="Twin", email=f"twin{n}@example.com") for n in range(3)]
+    with app.app_context(), unit_of_work():
+        db.session.execute(
+            update(User).where(User.name == "Twin").values(created_at=twins[0].created_at)
+        )
+
+    items = listing(client, admin, f"?sort={sort}&q=twin")["items"]
+
+    assert [u["id"] for u in items] == [twin.id for twin in twins]
 
 
 def test_search_is_case_insensitive_over_email_and_name(client, admin, people):

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+import jwt
 import pytest
 from sqlalchemy import select
 
@@ -208,6 +209,12 @@ def test_imported_refresh_token_works_once(app, client, tmp_path):
 # --- old access tokens ----------------------------------------------------------------------
 
 
+def far_future_old_token(legacy_id: str, exp: int) -> str:
+    """A well-signed old-service token whose `exp` is past any date (PyJWT lets it through)."""
+    claims = {"sub": legacy_id, "iat": 1_700_000_000, "exp": exp, "type": "access"}
+    return jwt.encode(claims, OLD_JWT_SECRET, algorithm="HS256")
+
+
 def test_an_access_token_of_the_old_service_works_until_it_expires(app, client):
     user = create_user(app)
     legacy_id = legacy_id_of(app, user.id)
@@ -232,6 +239,8 @@ def test_an_access_token_of_the_old_service_works_until_it_expires(app, client):
         pytest.param(lambda lid: old_access_token(lid, kind="refresh"), id="refresh-type"),
         pytest.param(lambda lid: old_access_token("0" * 24), id="unknown-user"),
         pytest.param(lambda lid: "not-a-jwt", id="garbage"),
+        pytest.param(lambda lid: far_future_old_token(lid, 10**20), id="exp-10^20"),
+        pytest.param(lambda lid: far_future_old_token(lid, 2**63), id="exp-2^63"),
     ],
 )
 def test_bad_old_tokens_are_401(app, client, token):

@@ -113,6 +113,18 @@ def test_list_sorts_by_several_fields(app, client, admin):
     assert ordered.json["totalPages"] == 2
 
 
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+def test_list_breaks_ties_in_insertion_order_in_both_directions(app, client, admin, direction):
+    """Mongo returned equal keys in insertion order whichever way it sorted."""
+    first = create_user(app, name="Tie", email="first@example.com")
+    second = create_user(app, name="Tie", email="second@example.com")
+
+    response = client.get(f"/v1/users?sortBy=role:{direction}", headers=admin.headers)
+
+    users = [u["email"] for u in response.json["results"] if u["role"] == "user"]
+    assert users == [first.email, second.email]
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
