@@ -163,8 +163,8 @@ def _instrument_app(app: Flask, tracing: _Tracing) -> None:
         excluded_urls=app.config["OTEL_PYTHON_FLASK_EXCLUDED_URLS"],
         response_hook=_keep_path_only,
     )
-    # Appended last, the span would start after the rate-limit and security hooks had run (and
-    # their Redis calls would be traces of their own): it goes first instead.
+    # Appended last, the span would open after the HTTPS, CSRF and rate-limit hooks: a request
+    # one of them ends (a CSRF 403, an HTTPS redirect) would go untraced. It goes first instead.
     hooks = app.before_request_funcs[None]
     hooks.insert(0, hooks.pop(hooks.index(app._before_request)))  # type: ignore[attr-defined]
 

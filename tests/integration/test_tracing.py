@@ -184,6 +184,23 @@ def test_a_signed_in_request_traces_its_redis_lookups(app, traced, receiver):
     assert all("?" in str(span.attributes.get("db.statement", "?")) for span in commands)
 
 
+def test_a_request_refused_by_an_early_hook_is_still_traced(app, traced, receiver):
+    """The server span opens before the HTTPS, CSRF and rate-limit hooks, which can end a
+    request before its view: a CSRF refusal is a traced 403, with its log line in the trace."""
+    application, log = traced
+    receiver.clear()
+
+    response = application.test_client().post(
+        "/auth/login", data={"email": "a@example.com", "password": "x"}, headers=HTML
+    )
+
+    assert response.status_code == 403
+    server, _ = traced_request(receiver, "/auth/login")
+    assert status_of(server) == 403
+    line = access_line(log, "/auth/login")
+    assert (line["trace_id"], line["span_id"]) == (server.trace_id, server.span_id)
+
+
 def test_the_auth0_sign_in_traces_its_requests_call_and_not_the_query(app, traced, auth0, receiver):
     application, _ = traced
     receiver.clear()
