@@ -17,6 +17,7 @@ import redis
 from flask import Flask
 
 from config import Config
+from observability.logs import remove_app_handlers
 from observability.tracing import shutdown_tracing, traces_endpoint
 from services import auth0_service
 from tests.apps import dispose_engines, make_app
@@ -70,6 +71,7 @@ def traced(app: Flask, database, receiver: Receiver) -> Iterator[tuple[Flask, io
         yield application, stdout_of_app_handlers()
     finally:
         shutdown_tracing()
+        remove_app_handlers()
         dispose_engines(application)
         store = redis.Redis.from_url(REDIS_URL)
         for key in store.scan_iter(f"{prefix}*"):
