@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 
 # Dependencies first, in their own layer: rebuilt only when the lock files change.
-# INSTALL_EXTRAS=true adds Sentry and CloudWatch (requirements-extras.txt).
+# INSTALL_EXTRAS=true adds Sentry and CloudWatch (requirements-extras.txt); both files hold tracing.
 ARG INSTALL_EXTRAS=false
 COPY requirements.txt requirements-extras.txt ./
 RUN if [ "$INSTALL_EXTRAS" = "true" ]; then \

@@ -1,7 +1,8 @@
 """The application factory and the WSGI entry point (`gunicorn app:application`).
 
 `create_app()` only assembles: configuration, logging, extensions, request and security hooks,
-blueprints, error handlers, shell context and commands. It opens no database connection.
+blueprints, error handlers, shell context, commands and (when configured) tracing. It opens no
+database connection.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from json_provider import AppRequest, StrictJSONProvider
 from observability import (
     configure_logging,
     init_integrations,
+    init_tracing,
     register_metrics,
     register_request_hooks,
 )
@@ -57,6 +59,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_refusals(app)
     register_shellcontext(app)
     register_commands(app)
+    init_tracing(app)  # last: it wraps what the steps above built, and only when configured
     return app
 
 

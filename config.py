@@ -387,6 +387,24 @@ class Config:
         self.METRICS_TOKEN = env.optional("METRICS_TOKEN")
         self.SENTRY_TRACES_SAMPLE_RATE_PERCENT = env.integer("SENTRY_TRACES_SAMPLE_RATE_PERCENT", 0)
         self.CLOUDWATCH_STREAM_NAME = env.optional("CLOUDWATCH_STREAM_NAME")
+        self._read_tracing_settings(env)
+
+    def _read_tracing_settings(self, env: Env) -> None:
+        """OpenTelemetry (decision 0101): the standard variables; on only with an OTLP endpoint."""
+        self.OTEL_SDK_DISABLED = env.boolean("OTEL_SDK_DISABLED", False)
+        self.OTEL_EXPORTER_OTLP_ENDPOINT = env.base_url("OTEL_EXPORTER_OTLP_ENDPOINT", None)
+        self.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT = env.base_url(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None
+        )
+        # Only the HTTP exporter is installed: gRPC would bring grpcio for the same spans.
+        self.OTEL_EXPORTER_OTLP_PROTOCOL = env.choice(
+            "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf", ("http/protobuf",)
+        )
+        self.OTEL_SERVICE_NAME = env.text("OTEL_SERVICE_NAME", self.APP_NAME)
+        # Probes and scrapes come every few seconds: untraced unless this says otherwise.
+        self.OTEL_PYTHON_FLASK_EXCLUDED_URLS = env.text(
+            "OTEL_PYTHON_FLASK_EXCLUDED_URLS", r"^https?://[^/]+/(health|metrics)(/|\?|$)"
+        )
 
     def _engine_options(self) -> dict[str, Any]:
         # Bound parameters (password hashes, token hashes, emails) never reach error logs.

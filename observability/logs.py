@@ -1,14 +1,16 @@
 """Logging set up once per application: JSON or text lines to stdout, optional rotating files.
 
 Every line carries the request id and the user id of the request it belongs to (`-` and null
-outside one). Every handler scrubs secrets first (`redaction.RedactionFilter`), and the
-formatters scrub exception and stack texts, which the filter cannot reach.
+outside one) and, while tracing is on and a span is active, its `trace_id` and `span_id`. Every
+handler scrubs secrets first (`redaction.RedactionFilter`), and the formatters scrub exception and
+stack texts, which the filter cannot reach.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,14 @@ APP_LOG_FILE = "flask_app.log"
 ERROR_LOG_FILE = "error.log"
 
 _base_record_factory = logging.getLogRecordFactory()
+# The active span's (trace id, span id), set by observability.tracing while tracing is on.
+_span_ids: Callable[[], tuple[str, str] | None] | None = None
+
+
+def use_span_ids(reader: Callable[[], tuple[str, str] | None] | None) -> None:
+    """Stamp records with what `reader` answers (None: no trace fields, nothing called)."""
+    global _span_ids
+    _span_ids = reader
 
 
 def _record_with_request_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
@@ -32,6 +42,8 @@ def _record_with_request_context(*args: Any, **kwargs: Any) -> logging.LogRecord
     in_request = has_request_context()
     record.request_id = g.get("request_id", "-") if in_request else "-"
     record.user_id = g.get("user_id") if in_request else None
+    if _span_ids is not None and (ids := _span_ids()) is not None:
+        record.trace_id, record.span_id = ids
     return record
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -9,6 +10,7 @@ from argon2 import PasswordHasher
 from pydantic import TypeAdapter
 
 from blueprints.endpoint import serialize
+from observability import logs
 from schemas.user import UserPage, UserRead
 from services import token_service
 
@@ -68,3 +70,34 @@ def test_password_verify_production_cost(benchmark):
     hasher = PasswordHasher(time_cost=3, memory_cost=64 * 1024, parallelism=4)
     hashed = hasher.hash("plausible-Kettle-47-Orbit")
     assert benchmark.pedantic(hasher.verify, args=(hashed, "plausible-Kettle-47-Orbit"), rounds=5)
+
+
+def _make_record() -> logging.LogRecord:
+    return logging.getLogRecordFactory()("app.access", logging.INFO, __file__, 1, "m", (), None)
+
+
+def test_log_record_tracing_off(benchmark, app):
+    """With tracing off, the one line tracing adds to a request: an `is None` test per record.
+
+    Tracing off installs nothing else (tests/integration/test_tracing.py proves it), so this and
+    `make bench` are the whole cost; compare with test_log_record_tracing_on."""
+    logs.use_span_ids(None)
+    record = benchmark(_make_record)
+    assert not hasattr(record, "trace_id")
+
+
+def test_log_record_tracing_on(benchmark, app):
+    """With tracing on and a span active, each record also reads the span's ids."""
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    from observability.tracing import _span_ids_reader
+
+    logs.use_span_ids(_span_ids_reader())
+    try:
+        with TracerProvider().get_tracer(__name__).start_as_current_span("request"):
+            record = benchmark(_make_record)
+    finally:
+        logs.use_span_ids(None)
+    assert len(record.trace_id) == 32
+    assert trace.get_current_span() is trace.INVALID_SPAN
