@@ -117,7 +117,7 @@ def access_line(log: io.StringIO, path: str) -> dict[str, object]:
     )
 
 
-USER_ROUTE = "/api/v1/users/<int:user_id>"
+USER_ROUTE = "/api/v1/users/<id:user_id>"
 
 
 def traced_request(receiver: Receiver, route: str, *scopes: str) -> tuple[ReceivedSpan, list]:
