@@ -57,7 +57,7 @@ bp = Blueprint("metrics", __name__)
 
 
 def route_label() -> str:
-    """The matched route template (`/api/v1/users/<int:user_id>`), never the raw path."""
+    """The matched route template (`/api/v1/users/<id:user_id>`), never the raw path."""
     return request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
 
 
