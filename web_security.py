@@ -47,6 +47,7 @@ STATIC_HEADERS = {
 UNTRUSTED_HOST_MESSAGE = "This server does not answer for that host name (TRUSTED_HOSTS)"
 # Characters a path segment keeps unescaped in a Location (as Werkzeug's router quotes them).
 PATH_SAFE = "!$&'()*+,/:;=@"
+PAYLOAD_TOO_LARGE = 413
 # Load balancers probe health over plain HTTP; redirecting them would mark the app down.
 HTTPS_EXEMPT_PREFIX = "/health"
 PROXY_SETTINGS = {
@@ -137,4 +138,8 @@ def add_security_headers(response: Response) -> Response:
     if request.path.startswith("/auth/"):
         # Account pages must not come back from the cache (the back button after sign-out).
         response.headers["Cache-Control"] = "no-store"
+    if response.status_code == PAYLOAD_TOO_LARGE:
+        # The body was refused unread: the connection must not carry another request. granian
+        # honours this header; gunicorn drops it and closes by gunicorn.conf.py's pre_request.
+        response.headers["Connection"] = "close"
     return response
