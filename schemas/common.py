@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -12,6 +12,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -100,17 +101,38 @@ NewPassword = Annotated[
         description="12 to 128 characters; not a common password; not the email",
     ),
 ]
-Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
+# RFC 3339 in UTC with a `Z` (envelope.iso_timestamp), as the document says.
+DATE_TIME = {"type": "string", "format": "date-time"}
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(iso_timestamp, return_type=str),
+    WithJsonSchema(DATE_TIME, mode="serialization"),
+]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
 
 
-class Envelope(BaseModel, Generic[T]):
+class EnvelopeModel(BaseModel):
+    """An envelope as answered: every field is always present (`required` in the document)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class Envelope(EnvelopeModel, Generic[T]):
     """The success envelope."""
 
-    success: bool = True
+    success: Literal[True] = True
     data: T
     message: str = "Operation completed successfully"
-    timestamp: str
+    timestamp: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class FormDescription(BaseModel):
+    """What a form page tells a JSON client: where to post which fields, with a CSRF token."""
+
+    action: str
+    method: Literal["POST"] = "POST"
+    fields: list[str]
+    csrf_token: str
 
 
 class ErrorItem(BaseModel):
@@ -126,9 +148,9 @@ class ErrorDetail(BaseModel):
     )
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(EnvelopeModel):
     """The error envelope."""
 
-    success: bool = False
+    success: Literal[False] = False
     error: ErrorDetail
-    timestamp: str
+    timestamp: str = Field(json_schema_extra={"format": "date-time"})
