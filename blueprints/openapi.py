@@ -4,6 +4,7 @@ interactive page for it (Swagger UI, served from a local package: the page works
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from schemas.common import Envelope, ErrorEnvelope, FormDescription
 
 bp = Blueprint("openapi", __name__)
 
+DOCUMENT_LOCK = threading.Lock()
 SWAGGER_ASSETS = Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
@@ -44,10 +46,11 @@ ERROR_DESCRIPTIONS = {
 @bp.get("/api/v1/openapi.json")
 def get_openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.1 document of this API."""
-    document = current_app.extensions.get("openapi_document")
-    if document is None:
-        document = build_document(current_app)
-        current_app.extensions["openapi_document"] = document
+    with DOCUMENT_LOCK:  # built once, by the first of the concurrent first requests
+        document = current_app.extensions.get("openapi_document")
+        if document is None:
+            document = build_document(current_app)
+            current_app.extensions["openapi_document"] = document
     return document
 
 
@@ -86,15 +89,6 @@ def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
     return found
 
 
-def response_model(spec: EndpointSpec) -> type[BaseModel] | None:
-    """The model describing a route's success body (the envelope around its data)."""
-    if not spec.envelope:
-        return spec.response if isinstance(spec.response, type) else None
-    data_type = spec.response if spec.response is not None else None
-    model: type[BaseModel] = Envelope[data_type]  # type: ignore[valid-type]
-    return model
-
-
 def page_routes(app: Flask, paths: set[str]) -> list[tuple[str, str, Rule]]:
     """(path, method, rule) of the undeclared browser pages on a declared route's path (the GET
     of a form), so the document lists every method the path's `Allow` header names."""
@@ -113,7 +107,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     """Assemble the document from the declared routes and their models."""
     specs = endpoint_specs(app)
     outputs: set[type[BaseModel]] = {ErrorEnvelope, FORM_PAGE}
-    outputs |= {m for *_, spec in specs if (m := response_model(spec))}
+    outputs |= {m for *_, spec in specs if (m := spec.success_model)}
     inputs = {spec.body for *_, spec in specs if spec.body is not None}
     keys: list[tuple[type[BaseModel], Any]] = [(m, "serialization") for m in outputs]
     keys += [(m, "validation") for m in inputs]
@@ -144,7 +138,15 @@ def build_document(app: Flask) -> dict[str, Any]:
                     "Auth0 is configured, an RS256 access token of the Auth0 tenant for "
                     "AUTH0_AUDIENCE (503 SERVICE_UNAVAILABLE while its keys cannot be fetched; "
                     "see docs/api.md, Auth0).",
-                }
+                },
+                "browserSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": app.config["SESSION_COOKIE_NAME"],
+                    "description": "The signed-in browser's session cookie (routes outside "
+                    "/api and /v1); a state-changing request with it also needs the CSRF token "
+                    "(`X-CSRFToken` header or `csrf_token` field), else 403.",
+                },
             },
         },
     }
@@ -194,10 +196,9 @@ def operation(
     path: str, method: str, operation_id: str, spec: EndpointSpec, refs: dict[Any, Any]
 ) -> dict[str, Any]:
     """One OpenAPI operation object."""
-    success_model = response_model(spec)
     content: dict[str, Any] = {}
-    if success_model is not None:
-        schema = refs[(success_model, "serialization")]
+    if spec.success_model is not None:
+        schema = refs[(spec.success_model, "serialization")]
         content = {"content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {str(spec.status): {"description": "Success", **content}}
     statuses = set(spec.errors) | {500}
@@ -230,6 +231,8 @@ def operation(
         }
     if spec.auth:
         result["security"] = [{"bearerAuth": []}]
+        if not path.startswith(TOKEN_API_PREFIXES):
+            result["security"].append({"browserSession": []})
     return result
 
 

@@ -109,6 +109,10 @@ Timestamp = Annotated[
     WithJsonSchema(DATE_TIME, mode="serialization"),
 ]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
+# A token that travels in a link's query string (`/auth/verify-email?token=…`): URL-safe
+# characters only (ours are `secrets.token_urlsafe`, the old service's JWTs), and short enough
+# that the request line stays under the server's limit (gunicorn: 4094 bytes, then a 414).
+LinkToken = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_.~-]+$")]
 
 
 class EnvelopeModel(BaseModel):

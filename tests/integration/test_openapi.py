@@ -1,7 +1,9 @@
 """The OpenAPI document describes every declared route from the validating models; /docs works
 offline."""
 
+import gc
 import re
+import threading
 
 import pytest
 from openapi_spec_validator import validate
@@ -49,6 +51,33 @@ def operations(document):
     return {
         (method, path): op for path, ops in document["paths"].items() for method, op in ops.items()
     }
+
+
+def first_requests_at_once(app, count):
+    """The statuses of `count` requests for the document arriving together on a fresh start."""
+    app.extensions.pop("openapi_document", None)
+    gc.collect()  # no generic model left over from an earlier build
+    barrier = threading.Barrier(count)
+    statuses = []
+
+    def fetch():
+        client = app.test_client()
+        barrier.wait()
+        statuses.append(client.get("/api/v1/openapi.json").status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return statuses
+
+
+def test_concurrent_first_requests_all_get_the_document(app):
+    """The first requests after a start arrive together (schemathesis, several workers): each
+    used to build the document and could fail on a generic model made twice (500)."""
+    for _ in range(5):
+        assert first_requests_at_once(app, 8) == [200] * 8
 
 
 def test_document_is_valid_openapi_3_1(document):
@@ -173,3 +202,26 @@ def test_docs_page_and_its_assets_are_served_locally(client):
     ):
         with client.get(url) as response:  # file responses must be closed
             assert response.status_code == 200
+
+
+def test_browser_routes_document_the_session_cookie_as_an_alternative(document):
+    """Without a token, /auth routes take the session cookie (with CSRF, else 403), so the
+    Authorization header is not required there; /api/v1 takes only the Bearer token."""
+    ops = operations(document)
+    assert ops[("post", "/auth/logout")]["security"] == [{"bearerAuth": []}, {"browserSession": []}]
+    assert ops[("get", "/api/v1/users")]["security"] == [{"bearerAuth": []}]
+    cookie = document["components"]["securitySchemes"]["browserSession"]
+    assert cookie == cookie | {"type": "apiKey", "in": "cookie", "name": "session"}
+
+
+def test_a_link_token_fits_in_a_request_line(client, document):
+    """gunicorn refuses a request line over 4094 bytes with its own 414 page: the token of a
+    verification link is documented (and checked) short enough, in URL-safe characters."""
+    verify = operations(document)[("get", "/auth/verify-email")]
+    token = next(p for p in verify["parameters"] if p["name"] == "token")["schema"]
+    assert token["maxLength"] <= 512
+    assert token["pattern"] == "^[A-Za-z0-9_.~-]+$"
+    for bad in ("a" * 513, "a/b", "ü"):
+        response = client.get("/auth/verify-email", query_string={"token": bad})
+        assert response.status_code == 400
+        assert response.json["error"]["code"] == "VALIDATION_ERROR"
