@@ -9,6 +9,7 @@ Staging and production refuse placeholder secrets: `validate()` lists every prob
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
@@ -30,6 +31,9 @@ READS_BIND = "reads"
 DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="
 # The variables that choose the configuration class; FLASK_ENV is the seed's name.
 SELECTORS = ("FLASK_CONFIG", "FLASK_ENV")
+# Always trusted Host names: the container health checks call http://127.0.0.1:$PORT.
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
 
 
 class ConfigError(Exception):
@@ -143,6 +147,8 @@ class Config:
     DEFAULT_PUBLIC_BASE_URL: ClassVar[str | None] = None
     # None: `redis` when REDIS_URL is set, else `thread` (services/mail_queue.py).
     DEFAULT_MAIL_QUEUE: ClassVar[str | None] = None
+    # Answer only requests whose Host names this service (Flask's TRUSTED_HOSTS).
+    CHECK_TRUSTED_HOSTS: ClassVar[bool] = True
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         env = Env(os.environ if environ is None else environ)
@@ -315,6 +321,19 @@ class Config:
         self.MAIL_QUEUE_RETRIES = env.integer("MAIL_QUEUE_RETRIES", 5, minimum=0)
         # The first retry waits this long, each further one twice as long as the one before.
         self.MAIL_QUEUE_RETRY_SECONDS = env.integer("MAIL_QUEUE_RETRY_SECONDS", 30, minimum=0)
+        self.TRUSTED_HOSTS = self._trusted_hosts(env)
+
+    def _trusted_hosts(self, env: Env) -> list[str] | None:
+        """Host names a request may carry: PUBLIC_BASE_URL's, the loopback names of container
+        health checks, and the `TRUSTED_HOSTS` list (a leading dot admits subdomains). None, any
+        host, in development and testing unless `TRUSTED_HOSTS` is set."""
+        extra = [name.strip() for name in env.text("TRUSTED_HOSTS", "").split(",") if name.strip()]
+        if bad := [name for name in extra if not HOST_NAME.fullmatch(name)]:
+            env.errors.append(f"TRUSTED_HOSTS must list host names without port (got {bad})")
+        if not (self.CHECK_TRUSTED_HOSTS or extra):
+            return None
+        public = urlsplit(self.PUBLIC_BASE_URL).hostname if self.PUBLIC_BASE_URL else None
+        return [*([public] if public else []), *LOOPBACK_HOSTS, *extra]
 
     def _read_auth0_settings(self, env: Env) -> None:
         """Auth0 (docs/decisions/0050-auth0.md): RS256 API tokens and "Sign in with Auth0"."""
@@ -541,6 +560,7 @@ class DevelopmentConfig(Config):
     DEFAULT_LOG_LEVEL = "DEBUG"
     DEFAULT_MAIL_BACKEND = "console"
     DEFAULT_PUBLIC_BASE_URL = "http://127.0.0.1:5000"
+    CHECK_TRUSTED_HOSTS = False
     DEFAULT_LOG_FORMAT = "text"
 
     def _default_secret(self) -> str | None:

@@ -93,6 +93,20 @@ if os.environ.get("GUNICORN_METRICS_DIR_OWNER") != str(os.getpid()):
         stale.unlink(missing_ok=True)
 
 
+# gunicorn drains at most this much of a request body the application left unread (a 413 is
+# answered without reading it) before it reuses the connection, and closes the connection beyond
+# that although the response announced keep-alive: the client's next request on it then fails.
+DRAINED_BODY_LIMIT = 64 * 1024
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    """Announce `Connection: close` (and close) after a request whose body gunicorn might not
+    drain: chunked, or longer than DRAINED_BODY_LIMIT. Smaller bodies keep the connection."""
+    headers = dict(req.headers)  # upper-case names; gunicorn refuses duplicate framing headers
+    if "TRANSFER-ENCODING" in headers or int(headers.get("CONTENT-LENGTH", 0)) > DRAINED_BODY_LIMIT:
+        req.force_close()
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live gauges (in-flight requests, pool connections)."""
     from prometheus_client import multiprocess

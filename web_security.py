@@ -1,20 +1,25 @@
-"""Transport and browser hardening for every response: HTTPS redirect and HSTS (`FORCE_HTTPS`),
-Content-Security-Policy, nosniff, framing and referrer rules, trusted proxy headers, and the
-CSRF check (its rule lives in blueprints/security.py). Why a hook, not Flask-Talisman:
+"""Transport and browser hardening for every response: trusted hosts (`TRUSTED_HOSTS`), relative
+routing redirects, HTTPS redirect and HSTS (`FORCE_HTTPS`), Content-Security-Policy, nosniff,
+framing and referrer rules, trusted proxy headers, and the CSRF check (its rule lives in
+blueprints/security.py). Why a hook, not Flask-Talisman:
 docs/decisions/0020-security-headers-hook.md.
 """
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from flask import Flask, Response, current_app, redirect, request
+from flask import Flask, Response, current_app, jsonify, redirect, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Response as BaseResponse
 
 from blueprints.security import enforce_csrf
+from envelope import error_body
+from errors import BadRequest
 from services import auth0_service
 
 # No inline script or style anywhere (the /docs page loads Swagger UI from files too); images may
@@ -39,6 +44,10 @@ STATIC_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+UNTRUSTED_HOST_MESSAGE = "This server does not answer for that host name (TRUSTED_HOSTS)"
+# Characters a path segment keeps unescaped in a Location (as Werkzeug's router quotes them).
+PATH_SAFE = "!$&'()*+,/:;=@"
+PAYLOAD_TOO_LARGE = 413
 # Load balancers probe health over plain HTTP; redirecting them would mark the app down.
 HTTPS_EXEMPT_PREFIX = "/health"
 PROXY_SETTINGS = {
@@ -61,23 +70,46 @@ class CookieSessionInterface(SecureCookieSessionInterface):
 
 
 def register_security(app: Flask) -> None:
-    """Trust the configured proxies, then redirect to HTTPS, check CSRF and add the headers."""
+    """Trust the configured proxies, check the host, redirect to HTTPS, check CSRF and add the
+    headers."""
     app.session_interface = CookieSessionInterface()
     hops = {argument: app.config[name] for argument, name in PROXY_SETTINGS.items()}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
+    app.before_request(check_host_and_routing_redirect)
     app.before_request(redirect_to_https)
     app.before_request(enforce_csrf)
     app.after_request(add_security_headers)
 
 
+def check_host_and_routing_redirect() -> BaseResponse | None:
+    """Refuse a Host outside `TRUSTED_HOSTS` before any later hook answers, and send the router's
+    own redirects (`/auth//login` to `/auth/login`) with a relative Location: Werkzeug builds
+    them from the Host header, which the client chooses."""
+    failure = request.routing_exception
+    if isinstance(failure, SecurityError):
+        # Always JSON: without a URL adapter no page (it links its styles) can be rendered.
+        refused = jsonify(error_body(BadRequest.code, UNTRUSTED_HOST_MESSAGE))
+        refused.status_code = BadRequest.status
+        return refused
+    if isinstance(failure, RequestRedirect):
+        target = urlsplit(failure.new_url)
+        path = "/" + target.path.lstrip("/")  # never `//host`, a scheme-relative URL
+        return redirect(urlunsplit(("", "", path, target.query, "")), failure.code)
+    return None
+
+
 def redirect_to_https() -> BaseResponse | None:
-    """With `FORCE_HTTPS`, send plain-HTTP requests to the same URL over HTTPS."""
+    """With `FORCE_HTTPS`, send plain-HTTP requests to the same path over HTTPS, on the host of
+    `PUBLIC_BASE_URL` (never the request's Host header)."""
     if not current_app.config["FORCE_HTTPS"] or request.is_secure:
         return None
     if request.path.startswith(HTTPS_EXEMPT_PREFIX):
         return None
-    secure_url = "https://" + request.url.split("://", 1)[1]
+    public = urlsplit(current_app.config["PUBLIC_BASE_URL"])
+    path = public.path + quote(request.path, safe=PATH_SAFE)
+    query = request.query_string.decode("latin-1")
+    secure_url = urlunsplit(("https", public.netloc, path, query, ""))
     # 308 keeps the method and body of a POST; GET and HEAD get the classic permanent redirect.
     return redirect(secure_url, 301 if request.method in ("GET", "HEAD") else 308)
 
@@ -106,4 +138,8 @@ def add_security_headers(response: Response) -> Response:
     if request.path.startswith("/auth/"):
         # Account pages must not come back from the cache (the back button after sign-out).
         response.headers["Cache-Control"] = "no-store"
+    if response.status_code == PAYLOAD_TOO_LARGE:
+        # The body was refused unread: the connection must not carry another request. granian
+        # honours this header; gunicorn drops it and closes by gunicorn.conf.py's pre_request.
+        response.headers["Connection"] = "close"
     return response

@@ -25,6 +25,7 @@ from pydantic import ValidationError as PydanticValidationError
 from blueprints.security import authenticate_request
 from envelope import DEFAULT_MESSAGE, success
 from errors import AppError, ValidationError, wants_json
+from schemas.common import Envelope
 
 ENDPOINT_SPEC_ATTRIBUTE = "endpoint_spec"
 FORM_MIMETYPE = "application/x-www-form-urlencoded"
@@ -48,6 +49,17 @@ class EndpointSpec:
     tags: tuple[str, ...]
     page: str | None = None
     adapter: TypeAdapter[Any] | None = field(default=None, compare=False)
+    # The model of the success body for the OpenAPI document, made once here at import: a
+    # generic `Envelope[...]` made again in concurrent requests can be another class.
+    success_model: type[BaseModel] | None = field(default=None, compare=False)
+
+
+def success_model(response: Any, *, envelope: bool) -> type[BaseModel] | None:
+    """The model describing a route's success body (the envelope around its data)."""
+    if not envelope:
+        return response if isinstance(response, type) else None
+    model: type[BaseModel] = Envelope[response]
+    return model
 
 
 def pydantic_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
@@ -158,6 +170,7 @@ def endpoint(
             tags=tags,
             page=page,
             adapter=TypeAdapter(response) if response is not None else None,
+            success_model=success_model(response, envelope=envelope),
         )
 
         def call_view(path_arguments: dict[str, Any]) -> Any:

@@ -4,6 +4,7 @@ interactive page for it (Swagger UI, served from a local package: the page works
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +13,26 @@ from flask import Blueprint, Flask, current_app, render_template, send_from_dire
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
+from werkzeug.routing import Rule
 
 from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE, EndpointSpec
-from schemas.common import Envelope, ErrorEnvelope
+from blueprints.security import TOKEN_API_PREFIXES
+from schemas.common import Envelope, ErrorEnvelope, FormDescription
 
 bp = Blueprint("openapi", __name__)
 
+DOCUMENT_LOCK = threading.Lock()
 SWAGGER_ASSETS = Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
+# Flask answers these for every route itself; OpenAPI tools take them as implied.
+IMPLICIT_METHODS = frozenset({"HEAD", "OPTIONS"})
+# What a browser page sharing a declared route's path answers a JSON client.
+FORM_PAGE: type[BaseModel] = Envelope[FormDescription]
 ERROR_DESCRIPTIONS = {
     400: "Bad request or validation error",
     401: "Authentication required, invalid token or invalid credentials",
-    403: "Forbidden or account disabled",
+    403: "Forbidden, account disabled, or (browser routes) the CSRF token is missing or wrong",
     404: "Not found",
     409: "Conflict",
     413: "Payload too large",
@@ -38,10 +46,11 @@ ERROR_DESCRIPTIONS = {
 @bp.get("/api/v1/openapi.json")
 def get_openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.1 document of this API."""
-    document = current_app.extensions.get("openapi_document")
-    if document is None:
-        document = build_document(current_app)
-        current_app.extensions["openapi_document"] = document
+    with DOCUMENT_LOCK:  # built once, by the first of the concurrent first requests
+        document = current_app.extensions.get("openapi_document")
+        if document is None:
+            document = build_document(current_app)
+            current_app.extensions["openapi_document"] = document
     return document
 
 
@@ -57,6 +66,11 @@ def get_docs_asset(filename: str) -> ResponseReturnValue:
     return send_from_directory(SWAGGER_ASSETS, filename, max_age=86400)
 
 
+def openapi_path(rule: Rule) -> str:
+    """`/users/<int:user_id>` as `/users/{user_id}`."""
+    return PATH_PARAMETER.sub(lambda match: "{" + match.group("name") + "}", rule.rule)
+
+
 def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
     """(OpenAPI path, method, operation id, spec) for every declared route."""
     found = []
@@ -65,8 +79,8 @@ def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
         spec: EndpointSpec | None = getattr(view, ENDPOINT_SPEC_ATTRIBUTE, None)
         if spec is None:
             continue
-        path = PATH_PARAMETER.sub(lambda match: "{" + match.group("name") + "}", rule.rule)
-        methods = sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        path = openapi_path(rule)
+        methods = sorted((rule.methods or set()) - IMPLICIT_METHODS)
         for method in methods:
             operation_id = rule.endpoint.replace(".", "_")
             if len(methods) > 1:
@@ -75,19 +89,25 @@ def endpoint_specs(app: Flask) -> list[tuple[str, str, str, EndpointSpec]]:
     return found
 
 
-def response_model(spec: EndpointSpec) -> type[BaseModel] | None:
-    """The model describing a route's success body (the envelope around its data)."""
-    if not spec.envelope:
-        return spec.response if isinstance(spec.response, type) else None
-    data_type = spec.response if spec.response is not None else None
-    model: type[BaseModel] = Envelope[data_type]  # type: ignore[valid-type]
-    return model
+def page_routes(app: Flask, paths: set[str]) -> list[tuple[str, str, Rule]]:
+    """(path, method, rule) of the undeclared browser pages on a declared route's path (the GET
+    of a form), so the document lists every method the path's `Allow` header names."""
+    found = []
+    for rule in app.url_map.iter_rules():
+        view = app.view_functions.get(rule.endpoint)
+        path = openapi_path(rule)
+        if path not in paths or hasattr(view, ENDPOINT_SPEC_ATTRIBUTE):
+            continue
+        methods = sorted((rule.methods or set()) - IMPLICIT_METHODS)
+        found += [(path, method.lower(), rule) for method in methods]
+    return found
 
 
 def build_document(app: Flask) -> dict[str, Any]:
     """Assemble the document from the declared routes and their models."""
     specs = endpoint_specs(app)
-    outputs = {ErrorEnvelope} | {m for *_, spec in specs if (m := response_model(spec))}
+    outputs: set[type[BaseModel]] = {ErrorEnvelope, FORM_PAGE}
+    outputs |= {m for *_, spec in specs if (m := spec.success_model)}
     inputs = {spec.body for *_, spec in specs if spec.body is not None}
     keys: list[tuple[type[BaseModel], Any]] = [(m, "serialization") for m in outputs]
     keys += [(m, "validation") for m in inputs]
@@ -95,8 +115,10 @@ def build_document(app: Flask) -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for path, method, operation_id, spec in specs:
-        paths.setdefault(path, {})[method] = operation(path, operation_id, spec, refs)
-    return {
+        paths.setdefault(path, {})[method] = operation(path, method, operation_id, spec, refs)
+    for path, method, rule in page_routes(app, set(paths)):
+        paths[path][method] = page_operation(app, path, rule, refs)
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": app.config["APP_NAME"],
@@ -116,23 +138,69 @@ def build_document(app: Flask) -> dict[str, Any]:
                     "Auth0 is configured, an RS256 access token of the Auth0 tenant for "
                     "AUTH0_AUDIENCE (503 SERVICE_UNAVAILABLE while its keys cannot be fetched; "
                     "see docs/api.md, Auth0).",
-                }
+                },
+                "browserSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": app.config["SESSION_COOKIE_NAME"],
+                    "description": "The signed-in browser's session cookie (routes outside "
+                    "/api and /v1); a state-changing request with it also needs the CSRF token "
+                    "(`X-CSRFToken` header or `csrf_token` field), else 403.",
+                },
             },
+        },
+    }
+    if app.config["PUBLIC_BASE_URL"]:
+        document["servers"] = [{"url": app.config["PUBLIC_BASE_URL"]}]
+    return document
+
+
+def csrf_checked(path: str, method: str) -> bool:
+    """Whether blueprints/security.py may refuse this operation for a missing CSRF token: a
+    state-changing method outside the token APIs, unless sent with a Bearer token."""
+    state_changing = method.upper() in current_app.config["WTF_CSRF_METHODS"]
+    return state_changing and not path.startswith(TOKEN_API_PREFIXES)
+
+
+def error_responses(statuses: set[int], refs: dict[Any, Any]) -> dict[str, Any]:
+    """The error envelope under each status, with its usual meaning."""
+    error_ref = refs[(ErrorEnvelope, "serialization")]
+    return {
+        str(status): {
+            "description": ERROR_DESCRIPTIONS[status],
+            "content": {"application/json": {"schema": error_ref}},
+        }
+        for status in sorted(statuses)
+    }
+
+
+def page_operation(app: Flask, path: str, rule: Rule, refs: dict[Any, Any]) -> dict[str, Any]:
+    """A browser page: HTML, the form's description for JSON clients, or a redirect."""
+    doc = (app.view_functions[rule.endpoint].__doc__ or rule.endpoint).strip()
+    form = {"schema": refs[(FORM_PAGE, "serialization")]}
+    page = {"text/html": {"schema": {"type": "string"}}, "application/json": form}
+    return {
+        "operationId": rule.endpoint.replace(".", "_"),
+        "summary": doc.partition("\n")[0],
+        "tags": ["pages"],
+        "parameters": path_parameters(path),
+        "responses": {
+            "200": {"description": "The page; JSON clients get the form's fields", "content": page},
+            "303": {"description": "Another page to go to (Location)"},
+            **error_responses({400, 500}, refs),
         },
     }
 
 
 def operation(
-    path: str, operation_id: str, spec: EndpointSpec, refs: dict[Any, Any]
+    path: str, method: str, operation_id: str, spec: EndpointSpec, refs: dict[Any, Any]
 ) -> dict[str, Any]:
     """One OpenAPI operation object."""
-    success_model = response_model(spec)
     content: dict[str, Any] = {}
-    if success_model is not None:
-        schema = refs[(success_model, "serialization")]
+    if spec.success_model is not None:
+        schema = refs[(spec.success_model, "serialization")]
         content = {"content": {"application/json": {"schema": schema}}}
     responses: dict[str, Any] = {str(spec.status): {"description": "Success", **content}}
-    error_ref = refs[(ErrorEnvelope, "serialization")]
     statuses = set(spec.errors) | {500}
     if spec.auth:
         statuses.add(401)
@@ -140,13 +208,9 @@ def operation(
         statuses.add(400)
     if spec.body is not None:
         statuses |= {413, 415}
-    if spec.page is not None:
+    if spec.page is not None or csrf_checked(path, method):
         statuses.add(403)  # a form (or cookie-authenticated JSON) without its CSRF token
-    for status in sorted(statuses):
-        responses[str(status)] = {
-            "description": ERROR_DESCRIPTIONS[status],
-            "content": {"application/json": {"schema": error_ref}},
-        }
+    responses |= error_responses(statuses, refs)
     result: dict[str, Any] = {
         "operationId": operation_id,
         "summary": spec.summary,
@@ -167,6 +231,8 @@ def operation(
         }
     if spec.auth:
         result["security"] = [{"bearerAuth": []}]
+        if not path.startswith(TOKEN_API_PREFIXES):
+            result["security"].append({"browserSession": []})
     return result
 
 

@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from envelope import success
 from errors import wants_json
+from schemas.common import FormDescription
 
 DEFAULT_NEXT_ENDPOINT = "auth.get_profile"
 
@@ -33,15 +34,10 @@ def form_page(template: str, model: type[BaseModel], **context: Any) -> Response
     """A form page for browsers; for JSON clients, what to post where, with a CSRF token."""
     if wants_html():
         return render_page(template, **context)
-    return success(
-        {
-            "action": request.path,
-            "method": "POST",
-            "fields": list(model.model_fields),
-            "csrf_token": generate_csrf(),
-        },
-        message="Post these fields as JSON or as a form",
+    form = FormDescription(
+        action=request.path, fields=list(model.model_fields), csrf_token=generate_csrf()
     )
+    return success(form.model_dump(), message="Post these fields as JSON or as a form")
 
 
 def same_site_path(target: str | None) -> str | None:

@@ -6,6 +6,7 @@ from typing import Literal
 
 from schemas.common import (
     Email,
+    LinkToken,
     Name,
     NewPassword,
     Password,
@@ -44,7 +45,7 @@ class ResetPasswordRequest(RequestModel):
 
 
 class VerifyEmailRequest(RequestModel):
-    token: Token
+    token: LinkToken
 
 
 class RegisterRequest(RequestModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -138,7 +139,13 @@ NewPassword = Annotated[
         description="12 to 128 characters; not a common password; not the email",
     ),
 ]
-Timestamp = Annotated[datetime, PlainSerializer(iso_timestamp, return_type=str)]
+# RFC 3339 in UTC with a `Z` (envelope.iso_timestamp), as the document says.
+DATE_TIME = {"type": "string", "format": "date-time"}
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(iso_timestamp, return_type=str),
+    WithJsonSchema(DATE_TIME, mode="serialization"),
+]
 
 DECIMAL = re.compile(r"-?[0-9]+")
 # A date, or a date and time with an optional fraction and zone (RFC 3339's profile of ISO 8601);
@@ -177,15 +184,34 @@ PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE), BeforeValidator(_decimal_
 # An id a row can have; a larger one is refused rather than looked up.
 RowId = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_decimal_text)]
 Token = Annotated[str, Field(min_length=1, max_length=4096, pattern=NO_NUL)]
+# A token that travels in a link's query string (`/auth/verify-email?token=…`): URL-safe
+# characters only (ours are `secrets.token_urlsafe`, the old service's JWTs), and short enough
+# that the request line stays under the server's limit (gunicorn: 4094 bytes, then a 414).
+LinkToken = Annotated[str, Field(min_length=1, max_length=512, pattern=r"^[A-Za-z0-9_.~-]+$")]
 
 
-class Envelope(BaseModel, Generic[T]):
+class EnvelopeModel(BaseModel):
+    """An envelope as answered: every field is always present (`required` in the document)."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
+
+
+class Envelope(EnvelopeModel, Generic[T]):
     """The success envelope."""
 
-    success: bool = True
+    success: Literal[True] = True
     data: T
     message: str = "Operation completed successfully"
-    timestamp: str
+    timestamp: str = Field(json_schema_extra={"format": "date-time"})
+
+
+class FormDescription(BaseModel):
+    """What a form page tells a JSON client: where to post which fields, with a CSRF token."""
+
+    action: str
+    method: Literal["POST"] = "POST"
+    fields: list[str]
+    csrf_token: str
 
 
 class ErrorItem(BaseModel):
@@ -201,9 +227,9 @@ class ErrorDetail(BaseModel):
     )
 
 
-class ErrorEnvelope(BaseModel):
+class ErrorEnvelope(EnvelopeModel):
     """The error envelope."""
 
-    success: bool = False
+    success: Literal[False] = False
     error: ErrorDetail
-    timestamp: str
+    timestamp: str = Field(json_schema_extra={"format": "date-time"})

@@ -64,7 +64,11 @@ class UserListQuery(QueryModel):
 
     page: Page = 1
     per_page: PerPage = 20
-    sort: str = Field("id", description="id, email, name, created_at or last_login_at; '-' = desc")
+    sort: str = Field(
+        "id",
+        description="A field to sort by, ascending; with '-' in front, descending",
+        json_schema_extra={"enum": [f"{sign}{name}" for name in SORT_FIELDS for sign in ("", "-")]},
+    )
     q: str | None = Field(
         None, max_length=320, pattern=NO_NUL, description="substring of email or name"
     )

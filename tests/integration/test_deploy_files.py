@@ -20,6 +20,7 @@ import pytest
 import yaml
 
 from tests import databases
+from tests.apps import dispose_engines
 from tests.factories import create_user
 from tests.fault_services import throwaway_redis
 from tests.mail_server import running_smtp_server, wait_for_messages
@@ -201,6 +202,32 @@ def test_kubernetes_probes_and_migration_job_match_the_app():
     assert job["command"] == COMPOSE["services"]["migrate"]["command"] == ["flask", "db", "upgrade"]
     grace = manifests["deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
     assert grace > 30  # gunicorn's default graceful_timeout
+
+
+def test_kubernetes_probes_send_a_host_production_trusts(database):
+    from app import create_app
+
+    manifests = {
+        path.stem: yaml.safe_load(path.read_text())
+        for path in (ROOT / "deploy" / "k8s").glob("*.yaml")
+    }
+    container = manifests["deployment"]["spec"]["template"]["spec"]["containers"][0]
+    settings = {**secrets_env(), **manifests["configmap"]["data"], "DATABASE_URL": database.url}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in settings.items():
+            patch.setenv(name, str(value))
+        application = create_app("production")
+    client = application.test_client()
+    try:
+        assert client.get("/health", headers={"Host": "10.1.2.3:8000"}).status_code == 400
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            request = container[probe]["httpGet"]
+            headers = {item["name"]: item["value"] for item in request.get("httpHeaders", [])}
+            assert "Host" in headers, f"{probe} would send the pod IP"
+            response = client.get(request["path"], headers=headers)
+            assert response.status_code != 400, f"{probe}: {response.get_data(as_text=True)}"
+    finally:
+        dispose_engines(application)
 
 
 def test_the_ecs_checker_accepts_the_task_definition_and_catches_mistakes():

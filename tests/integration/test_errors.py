@@ -96,6 +96,7 @@ def test_wrong_method_is_405_with_allow_header(client):
 def test_body_over_the_limit_is_413(probe):
     response = probe.post("/api/v1/_probe/echo", json={"padding": "x" * 400_000})
     assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert response.headers["Connection"] == "close"  # the unread body ends the connection
 
 
 def test_non_json_body_is_415(probe):

@@ -52,8 +52,40 @@ def test_account_pages_are_not_cached(client):
     assert "no-store" not in client.get("/", headers=HTML).headers.get("Cache-Control", "")
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "location"),
+    [
+        ("GET", "/auth//login?next=/x", "/auth/login?next=/x"),
+        ("POST", "/auth///login", "/auth/login"),
+        ("GET", "/api/v1//health", "/api/v1/health"),
+    ],
+)
+def test_routing_redirects_are_relative_whatever_the_host(client, method, path, location):
+    response = client.open(path, method=method, headers={"Host": "evil.example", **HTML})
+    assert response.status_code == 308
+    assert response.headers["Location"] == location
+
+
+def test_force_https_redirects_to_the_public_host_not_the_request_host(app, client):
+    with configured(app, FORCE_HTTPS=True, PUBLIC_BASE_URL="http://accounts.example.com"):
+        forged = client.get("/auth/l%3Fgin?next=/x", headers={"Host": "evil.example", **HTML})
+    assert forged.status_code == 301
+    assert forged.headers["Location"] == "https://accounts.example.com/auth/l%3Fgin?next=/x"
+
+
+def test_an_untrusted_host_is_refused_before_any_redirect(app, client):
+    with configured(app, FORCE_HTTPS=True, TRUSTED_HOSTS=["accounts.example.com", "localhost"]):
+        forged = client.get("/auth//login", headers={"Host": "evil.example", **HTML})
+        trusted = client.get("/auth//login", headers={"Host": "accounts.example.com", **HTML})
+    assert forged.status_code == 400
+    assert forged.json["error"]["code"] == "BAD_REQUEST"
+    assert "Location" not in forged.headers
+    assert trusted.status_code == 308
+    assert trusted.headers["Location"] == "/auth/login"
+
+
 def test_force_https_redirects_plain_http(app, client):
-    with configured(app, FORCE_HTTPS=True):
+    with configured(app, FORCE_HTTPS=True, PUBLIC_BASE_URL="http://localhost"):
         page = client.get("/auth/login?next=/x", headers=HTML)
         form = client.post("/auth/login", data={"email": "a"})
         health = client.get("/health")

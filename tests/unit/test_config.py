@@ -168,6 +168,40 @@ def test_safe_production_configuration_is_valid():
     assert config.DEBUG is False
 
 
+def test_production_trusts_only_its_public_host_loopback_and_listed_names():
+    assert ProductionConfig(SAFE_PRODUCTION).TRUSTED_HOSTS == [
+        "accounts.example.com",
+        "localhost",
+        "127.0.0.1",
+    ]
+    listed = ProductionConfig({**SAFE_PRODUCTION, "TRUSTED_HOSTS": "old.example.com, .example.org"})
+    assert listed.TRUSTED_HOSTS[-2:] == ["old.example.com", ".example.org"]
+    assert listed.validate() == []
+    assert DevelopmentConfig({}).TRUSTED_HOSTS is None  # any host while developing
+
+
+def test_trusted_hosts_must_be_host_names():
+    problems = ProductionConfig.validate_required_config(
+        {**SAFE_PRODUCTION, "TRUSTED_HOSTS": "good.example.com,https://bad.example.com,*"}
+    )
+    assert problems == [
+        "TRUSTED_HOSTS must list host names without port (got ['https://bad.example.com', '*'])"
+    ]
+
+
+def test_a_production_app_refuses_a_forged_host(monkeypatch):
+    for name, value in SAFE_PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    client = create_app("production").test_client()
+    forged = client.get("/auth//login", headers={"Host": "evil.example"})
+    assert forged.status_code == 400
+    assert forged.json["error"]["code"] == "BAD_REQUEST"
+    assert "Location" not in forged.headers
+    public = client.get("/health", headers={"Host": "accounts.example.com"})
+    probe = client.get("/health", headers={"Host": "127.0.0.1:8000"})  # container health checks
+    assert public.status_code == probe.status_code == 200
+
+
 def test_production_refuses_to_start_when_unsafe(monkeypatch):
     for name in ("SECRET_KEY", "JWT_SECRET_KEY", "DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
