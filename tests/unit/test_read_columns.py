@@ -2,7 +2,7 @@
 
 import pytest
 from pydantic import AliasPath, BaseModel, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from models import User
 from schemas.user import UserRead
@@ -11,6 +11,29 @@ from services import user_service
 from services.base_service import read_columns
 
 pytestmark = pytest.mark.unit
+
+# The contract's user resource (§2): every answer has at least these.
+CONTRACT_USER_FIELDS = {
+    "id",
+    "email",
+    "name",
+    "role",
+    "is_active",
+    "email_verified",
+    "created_at",
+    "updated_at",
+    "last_login_at",
+}
+# Columns no user answer may show: hashes, revocation and deletion marks, imported leftovers.
+PRIVATE_COLUMNS = {
+    "password_hash",
+    "tokens_revoked_at",
+    "legacy_attributes",
+    "legacy_updated_at",
+    "auth0_sub",
+    "deleted_at",
+    "deleted_by",
+}
 
 
 def keys(columns):
@@ -22,6 +45,12 @@ def test_user_reads_select_every_field_of_both_user_schemas_once():
     assert keys(user_service.READ_COLUMNS) == expected
     statement = select(*user_service.READ_COLUMNS)
     assert list(statement.selected_columns.keys()) == expected
+
+
+def test_user_read_has_the_contract_fields_and_no_private_column():
+    assert set(UserRead.model_fields) >= CONTRACT_USER_FIELDS
+    assert set(inspect(User).column_attrs.keys()) >= PRIVATE_COLUMNS  # the names are real
+    assert not PRIVATE_COLUMNS & set(keys(user_service.READ_COLUMNS))
 
 
 def test_a_field_is_read_from_the_column_its_validation_alias_names():
