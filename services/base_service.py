@@ -1,16 +1,18 @@
-"""The unit of work every service uses: one commit at the end, rollback on any failure."""
+"""The unit of work every service uses (one commit at the end, rollback on any failure), and the
+plumbing of single-statement reads: their autocommit connection and the columns they select."""
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Connection, Engine, inspect
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 from config import READS_BIND
 from errors import Conflict
@@ -91,3 +93,43 @@ def reads_engine() -> Engine:
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         _autocommit_engines[engine] = autocommit
     return autocommit
+
+
+ReadColumn = QueryableAttribute[Any] | ColumnElement[Any]
+
+
+def read_columns(
+    entity: type[Any],
+    *schemas: type[BaseModel],
+    expressions: Mapping[str, ColumnElement[Any]] | None = None,
+) -> tuple[ReadColumn, ...]:
+    """What a read of `entity` selects so that each of `schemas` validates from its rows: the
+    column each field reads (its `validation_alias`, else its name), or the labelled expression
+    `expressions` gives for a field no column holds; once each, in field order.
+
+    Call it once, at import: a field with neither raises `LookupError` then (the app does not
+    start) rather than a 500 on the first read that misses it.
+    """
+    mapper = inspect(entity)
+    given = dict(expressions or {})
+    chosen: dict[str, ReadColumn] = {}
+    missing: list[str] = []
+    for schema in schemas:
+        for name, field in schema.model_fields.items():
+            source = field.validation_alias or field.alias or name
+            if not isinstance(source, str):
+                missing.append(f"{schema.__name__}.{name} (an alias path)")
+            elif source in chosen:
+                continue
+            elif source in given:
+                chosen[source] = given[source].label(source)
+            elif source in mapper.column_attrs:
+                chosen[source] = mapper.column_attrs[source].class_attribute
+            else:
+                missing.append(f"{schema.__name__}.{name}")
+    if missing:
+        raise LookupError(
+            f"{', '.join(missing)}: no {entity.__name__} column of that name and no expression "
+            "for it; add the column to the model or map the field in `expressions`"
+        )
+    return tuple(chosen.values())

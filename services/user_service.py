@@ -6,7 +6,6 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -26,9 +25,10 @@ from sqlalchemy import (
 
 from errors import EmailTaken, NotFound, ValidationError
 from models import Role, User, db
-from schemas.user import UserCreate, UserListQuery, UserUpdate
+from schemas.user import UserCreate, UserListQuery, UserRead, UserUpdate
+from schemas.v1_compat import LegacyUser
 from services import audit_service, cache_service, password_service, policy, session_service
-from services.base_service import read_only, transactional
+from services.base_service import read_columns, read_only, transactional
 from services.password_service import PasswordPolicy
 from services.policy import Actor
 
@@ -50,21 +50,12 @@ ORDER_COLUMNS = {
 }
 # (column name in ORDER_COLUMNS, descending)
 SortKey = tuple[str, bool]
-UserRow = Row[int, str, str, str, bool, bool, datetime, datetime, datetime | None, str]
-UserSelect = Select[int, str, str, str, bool, bool, datetime, datetime, datetime | None, str]
-# What `UserRead` shows: reads select these columns only, as plain rows (no ORM objects).
-READ_COLUMNS = (
-    User.id,
-    User.email,
-    User.name,
-    User.role,
-    User.is_active,
-    User.email_verified,
-    User.created_at,
-    User.updated_at,
-    User.last_login_at,
-    User.legacy_id,
-)
+# What reads answer, derived once from the response schemas (decision 0113): every field of
+# `UserRead` (`/api/v1`) and of `LegacyUser` (`/v1`). Reads select just these columns, as plain
+# rows (no ORM objects; decision 0042); a field without a column stops the app at import.
+READ_COLUMNS = read_columns(User, UserRead, LegacyUser)
+UserRow = Row[*tuple[Any, ...]]
+UserSelect = Select[*tuple[Any, ...]]
 # Hot reads, built once: building a statement costs more than running it (~0.4 ms a request).
 USER_BY_ID = select(*READ_COLUMNS).where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
 # What `id_for_legacy_id` answers for an ObjectId nobody has: no user has id 0.

@@ -10,24 +10,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from models import User
+from schemas.user import UserRead
 from services import user_service
 from services.base_service import unit_of_work
 
 PASSWORD = "plausible-Kettle-47-Orbit"
-# The contract's user resource (§2): exactly these fields, never a hash or token.
-USER_FIELDS = frozenset(
-    {
-        "id",
-        "email",
-        "name",
-        "role",
-        "is_active",
-        "email_verified",
-        "created_at",
-        "updated_at",
-        "last_login_at",
-    }
-)
+# The user resource: every field of `UserRead` (decision 0113); tests/unit/test_read_columns.py
+# holds it to the contract's §2 fields and keeps hashes, tokens and internal columns out.
+USER_FIELDS = frozenset(UserRead.model_fields)
 _sequence = itertools.count(1)
 
 
