@@ -467,6 +467,17 @@ def test_sign_in_with_auth0_is_audited_like_a_password_sign_in(app, client, auth
     assert event.details == {"kind": "browser", "method": "auth0", "mfa": False}
 
 
+def test_browser_sign_in_gets_the_keys_once_for_authlib_and_once_for_our_check(client, auth0):
+    """Authlib fetches the JWKS for its ID token check, JwksClient for ours; both then cache it,
+    and the API path shares JwksClient's copy."""
+    for _ in range(2):
+        url, _ = start_sign_in(client)
+        assert callback(client, url).status_code == 303
+        assert post_form(client, "/auth/logout", {}, token_page="/auth/profile").status_code == 303
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
+    assert auth0.jwks_requests == 2
+
+
 def test_sign_in_with_auth0_asks_for_the_local_second_factor(app, client, auth0):
     secret = totp_account(app, client, "browser@example.com")
     url, _ = start_sign_in(client, "/auth/auth0/login?next=/auth/profile%3Fx%3D1")
