@@ -1,5 +1,5 @@
 """The OpenAPI 3.1 document, built from the same Pydantic models that validate requests, and an
-interactive page for it (Swagger UI, served from a local package: the page works offline)."""
+interactive page for it (Swagger UI, vendored in static/vendor/swagger-ui: works offline)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import flask_openapi3_swagger
 from flask import Blueprint, Flask, current_app, render_template, send_from_directory
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
@@ -22,7 +21,7 @@ from schemas.common import Envelope, ErrorEnvelope, FormDescription
 bp = Blueprint("openapi", __name__)
 
 DOCUMENT_LOCK = threading.Lock()
-SWAGGER_ASSETS = Path(flask_openapi3_swagger.__file__).parent / "templates" / "swagger"
+SWAGGER_ASSETS = Path(__file__).resolve().parents[1] / "static" / "vendor" / "swagger-ui"
 REF_TEMPLATE = "#/components/schemas/{model}"
 PATH_PARAMETER = re.compile(r"<(?:(?P<converter>\w+):)?(?P<name>\w+)>")
 # Flask answers these for every route itself; OpenAPI tools take them as implied.
@@ -62,7 +61,7 @@ def get_docs_page() -> ResponseReturnValue:
 
 @bp.get("/docs/assets/<path:filename>")
 def get_docs_asset(filename: str) -> ResponseReturnValue:
-    """Swagger UI's own files, from the installed package."""
+    """Swagger UI's own files (scripts/update_swagger_ui.sh vendors them)."""
     return send_from_directory(SWAGGER_ASSETS, filename, max_age=86400)
 
 

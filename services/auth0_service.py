@@ -1,9 +1,11 @@
 """Auth0 (docs/decisions/0050-auth0.md): RS256 tokens from the tenant and the users they name.
 
-Access tokens are verified here with PyJWT against the tenant's JWKS: the keys are cached, fetched
-again when a token names an unknown `kid` (at most once per `AUTH0_JWKS_MIN_REFRESH_SECONDS`, so a
-flood of made-up kids cannot turn into a flood of fetches), each fetch bounded by
-`AUTH0_JWKS_TIMEOUT_SECONDS`. Only RS256 is accepted; `iss`, `aud` and `exp` are required.
+Access tokens are verified here with PyJWT against the tenant's JWKS, fetched by PyJWT's
+`PyJWKClient`: the key set is cached, fetched again when a token names an unknown `kid` (at most
+once per `AUTH0_JWKS_MIN_REFRESH_SECONDS`, so a flood of made-up kids cannot turn into a flood of
+fetches), each fetch bounded by `AUTH0_JWKS_TIMEOUT_SECONDS`; a failed fetch keeps the last good
+keys (docs/decisions/0108-jwks-on-pyjwkclient.md). Only RS256 is accepted; `iss`, `aud` and
+`exp` are required.
 
 A subject (`sub`) is linked to one local user (`users.auth0_sub`). On first sight of a subject
 whose `email` is verified, a live account with that email is linked; when there is none, one is
@@ -15,7 +17,6 @@ factor is read from `amr` (`mfa_performed`); auth_service decides what that mean
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -111,71 +112,77 @@ def claims_auth0(token: str) -> bool:
 # --- keys ---------------------------------------------------------------------------------------
 
 
-class JwksCache:
-    """The tenant's signing keys by `kid`, fetched lazily, refreshed when stale or on a new kid.
+class JwksClient(jwt.PyJWKClient):
+    """PyJWT's JWKS client for the tenant, plus the one thing it lacks: a tenant that is down.
 
-    One fetch at a time (a lock), at most one per `min_refresh` seconds: concurrent requests with
-    an unknown kid wait for the fetch in progress instead of starting their own.
+    `PyJWKClient` caches the key set (`lifespan`), fetches again on an unknown `kid` at most once
+    per `cooldown_duration` after a successful fetch, holds a lock so one fetch runs at a time,
+    and bounds each fetch by `timeout`. What it does not do, and this subclass adds:
+
+    - a failed fetch (unreachable, error status, not a key set) serves the last good key set
+      instead of dropping every cached key at the end of `lifespan`;
+    - a failed fetch is not retried for `min_refresh` seconds either (its cooldown only counts
+      successful fetches), so a tenant that is down costs one timeout per interval, not one per
+      request.
     """
 
     def __init__(self, url: str, *, timeout: float, max_age: float, min_refresh: float) -> None:
-        self.url = url
-        self.client = jwt.PyJWKClient(url, cache_jwk_set=False, cache_keys=False, timeout=timeout)
-        self.max_age = max_age
+        super().__init__(
+            url,
+            cache_jwk_set=True,
+            lifespan=max_age,
+            cooldown_duration=min_refresh,
+            timeout=timeout,
+        )
         self.min_refresh = min_refresh
-        self.keys: dict[str, jwt.PyJWK] = {}
-        self.fetched_at: float | None = None
-        self.attempted_at: float | None = None
-        self.fetches = 0
-        self._lock = threading.Lock()
+        self.last_good: jwt.PyJWKSet | None = None
+        self.failed_at: float | None = None
 
     def key(self, kid: str) -> jwt.PyJWK:
-        """The key named `kid`; INVALID_TOKEN when the tenant has none, 503 when unreachable."""
-        with self._lock:
-            now = time.monotonic()
-            stale = self.fetched_at is None or now - self.fetched_at >= self.max_age
-            may_fetch = self.attempted_at is None or now - self.attempted_at >= self.min_refresh
-            if (stale or kid not in self.keys) and may_fetch:
-                self._fetch(now)
-            if not self.keys and self.fetched_at is None:
-                raise JwksUnavailable()
-            key = self.keys.get(kid)
-        if key is None:
+        """The RSA key named `kid`; INVALID_TOKEN when the tenant has none, 503 when unreachable
+        and no key set was ever fetched."""
+        try:
+            key = self.get_signing_key(kid)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise JwksUnavailable() from exc
+        except jwt.PyJWKClientError as exc:  # no such kid, even after the refetch it allows
+            raise InvalidToken() from exc
+        if key.key_type != "RSA":
             raise InvalidToken()
         return key
 
-    def _fetch(self, now: float) -> None:
-        self.attempted_at = now
-        self.fetches += 1
-        try:
-            jwk_set = self.client.get_jwk_set(refresh=True)
-        except jwt.PyJWKClientError as exc:
-            # Keys already known keep working until the tenant answers again.
-            logger.warning("Auth0 JWKS fetch from %s failed: %s", self.url, exc)
-            return
-        self.keys = {
-            key.key_id: key
-            for key in jwk_set.keys
-            if key.key_id and key.key_type == "RSA" and key.public_key_use in (None, "sig")
-        }
-        self.fetched_at = now
+    def fetch_data(self) -> Any:
+        """The tenant's key set; after a failure, the last good one (or the failure when none)."""
+        now = time.monotonic()
+        if self.failed_at is None or now - self.failed_at >= self.min_refresh:
+            try:
+                self.last_good = jwt.PyJWKSet.from_dict(super().fetch_data())
+                self.failed_at = None
+            except (jwt.PyJWKClientError, jwt.PyJWKSetError, ValueError) as exc:
+                # ValueError: a body that is not JSON.
+                self.failed_at = now
+                logger.warning("Auth0 JWKS fetch from %s failed: %s", self.uri, exc)
+        if self.last_good is None:
+            raise jwt.PyJWKClientConnectionError("The tenant's JWKS cannot be fetched")
+        # After a failure, keys already known keep working until the tenant answers again.
+        return self.last_good
 
 
-def jwks() -> JwksCache:
-    """This application's key cache (one per app and tenant, shared by its threads)."""
+def jwks() -> JwksClient:
+    """This application's JWKS client (one per app and tenant, shared by its threads)."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     config = app.config
     url = f"{issuer()}.well-known/jwks.json"
-    cache: JwksCache | None = app.extensions.get(EXTENSION)
-    if cache is None or cache.url != url:
-        cache = JwksCache(
+    client: JwksClient | None = app.extensions.get(EXTENSION)
+    if client is None or client.uri != url:
+        client = JwksClient(
             url,
             timeout=config["AUTH0_JWKS_TIMEOUT_SECONDS"],
             max_age=config["AUTH0_JWKS_CACHE_SECONDS"],
             min_refresh=config["AUTH0_JWKS_MIN_REFRESH_SECONDS"],
         )
-        app.extensions[EXTENSION] = cache
-    return cache
+        app.extensions[EXTENSION] = client
+    return client
 
 
 def verify(token: str, *, audience: str) -> dict[str, Any]:

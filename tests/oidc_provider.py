@@ -77,6 +77,8 @@ class Provider:
     jwks_requests: int = 0
     jwks_delay: float = 0.0
     jwks_status: int = 200
+    # A body served instead of the keys (a broken or misconfigured endpoint).
+    jwks_body: bytes | None = None
     # What the next ID tokens get on top of the signed-in account (`amr`, or a bad `nonce`,
     # `aud`, `iss`, `exp`), and the key that signs them when not the published one.
     id_token_claims: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +145,9 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
             """Quiet."""
 
         def _json(self, status: int, body: Any) -> None:
-            data = json.dumps(body).encode()
+            self._raw(status, json.dumps(body).encode())
+
+        def _raw(self, status: int, data: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
@@ -167,6 +171,8 @@ def _handler(provider: Provider) -> type[BaseHTTPRequestHandler]:
                     time.sleep(provider.jwks_delay)
                 if provider.jwks_status != 200:
                     self._json(provider.jwks_status, {"error": "unavailable"})
+                elif provider.jwks_body is not None:
+                    self._raw(200, provider.jwks_body)
                 else:
                     self._json(200, {"keys": [key.jwk() for key in provider.keys]})
             elif parts.path == "/authorize":

@@ -17,7 +17,9 @@ import jwt
 import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
+from jwt.algorithms import ECAlgorithm
 from sqlalchemy import select
 
 import config
@@ -62,6 +64,7 @@ def auth0(app: Flask, provider: Provider) -> Iterator[Provider]:
     previous = {name: app.config.get(name) for name in settings}
     app.config.update(settings)
     provider.jwks_requests, provider.jwks_delay, provider.jwks_status = 0, 0.0, 200
+    provider.jwks_body = None
     provider.id_token_claims, provider.id_token_key = {}, None
     del provider.keys[1:]
     yield provider
@@ -291,11 +294,70 @@ def test_slow_jwks_endpoint_is_bounded_by_the_timeout(client, auth0):
 
 
 def test_cached_keys_keep_working_while_the_jwks_endpoint_is_down(app, client, auth0):
+    app.config["AUTH0_JWKS_CACHE_SECONDS"] = 1
     assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
-    app.extensions[auth0_service.EXTENSION].max_age = 0  # stale: a refresh is attempted
+    time.sleep(1.1)  # stale: a refresh is attempted
     auth0.jwks_status = 500
     assert client.get("/auth/profile", headers=bearer(auth0.sign())).status_code == 200
     assert auth0.jwks_requests == 2
+
+
+def test_a_jwks_endpoint_that_is_down_is_asked_once_per_interval(app, client, auth0):
+    """PyJWKClient's cooldown counts successful fetches only; failed ones are limited here."""
+    app.config["AUTH0_JWKS_MIN_REFRESH_SECONDS"] = 60
+    auth0.jwks_status = 500
+    for _ in range(5):
+        response = client.get("/auth/profile", headers=bearer(verified(auth0)))
+        assert response.status_code == 503
+    assert auth0.jwks_requests == 1
+
+
+def test_stale_keys_and_a_down_endpoint_cost_one_fetch_per_interval(app, client, auth0):
+    app.config.update(AUTH0_JWKS_CACHE_SECONDS=1, AUTH0_JWKS_MIN_REFRESH_SECONDS=60)
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
+    time.sleep(1.1)
+    auth0.jwks_status = 500
+    for _ in range(3):
+        assert client.get("/auth/profile", headers=bearer(auth0.sign())).status_code == 200
+        token = auth0.sign(headers={"kid": uuid.uuid4().hex})
+        assert_invalid(client.get("/auth/profile", headers=bearer(token)))
+    assert auth0.jwks_requests == 2
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>maintenance</html>", b'{"keys": []}', b"[]"], ids=["html", "no-keys", "list"]
+)
+def test_a_jwks_answer_without_keys_is_unavailable_not_an_error(client, auth0, body):
+    auth0.jwks_body = body
+    response = client.get("/auth/profile", headers=bearer(verified(auth0)))
+    assert response.status_code == 503, response.json
+    assert response.json["error"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+def test_a_published_key_that_is_not_rsa_does_not_verify_rs256_tokens(client, auth0):
+    ec_key = ec.generate_private_key(ec.SECP256R1()).public_key()
+    ec_jwk = {**ECAlgorithm.to_jwk(ec_key, as_dict=True), "kid": "ec-key", "use": "sig"}
+    auth0.jwks_body = json.dumps({"keys": [auth0.key.jwk(), ec_jwk]}).encode()
+    token = auth0.sign(sub="auth0|api-user", headers={"kid": "ec-key"})
+    assert_invalid(client.get("/auth/profile", headers=bearer(token)))
+
+
+def test_the_refetch_limit_holds_against_the_provider_over_time(app, client, auth0):
+    """Made-up kids for longer than the interval: one refetch per interval, then none."""
+    app.config["AUTH0_JWKS_MIN_REFRESH_SECONDS"] = 1
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
+    started = time.monotonic()
+    while time.monotonic() - started < 2.5:
+        token = auth0.sign(headers={"kid": uuid.uuid4().hex})
+        assert_invalid(client.get("/auth/profile", headers=bearer(token)))
+    # The first fetch, then at most one refetch per elapsed second.
+    assert 2 <= auth0.jwks_requests <= 4
+    # A rotated key is picked up once the interval has passed.
+    time.sleep(1.05)
+    auth0.rotate()
+    before = auth0.jwks_requests
+    assert client.get("/auth/profile", headers=bearer(auth0.sign())).status_code == 200
+    assert auth0.jwks_requests == before + 1
 
 
 def test_malformed_tokens_on_the_auth0_path_are_invalid(app, client, auth0):
@@ -403,6 +465,17 @@ def test_sign_in_with_auth0_is_audited_like_a_password_sign_in(app, client, auth
         ).all()
     assert (event.actor_id, event.subject_id) == (user.id, user.id)
     assert event.details == {"kind": "browser", "method": "auth0", "mfa": False}
+
+
+def test_browser_sign_in_gets_the_keys_once_for_authlib_and_once_for_our_check(client, auth0):
+    """Authlib fetches the JWKS for its ID token check, JwksClient for ours; both then cache it,
+    and the API path shares JwksClient's copy."""
+    for _ in range(2):
+        url, _ = start_sign_in(client)
+        assert callback(client, url).status_code == 303
+        assert post_form(client, "/auth/logout", {}, token_page="/auth/profile").status_code == 303
+    assert client.get("/auth/profile", headers=bearer(verified(auth0))).status_code == 200
+    assert auth0.jwks_requests == 2
 
 
 def test_sign_in_with_auth0_asks_for_the_local_second_factor(app, client, auth0):
@@ -580,14 +653,14 @@ def test_forms_may_lead_to_the_tenant_only_when_auth0_sign_in_is_on(app, client,
 
 def test_concurrent_unknown_kids_share_one_fetch(provider):
     """No fetch storm: 32 requests at once with made-up kids (and one good one) cost one fetch."""
-    cache = auth0_service.JwksCache(
+    keys = auth0_service.JwksClient(
         f"{provider.issuer}.well-known/jwks.json", timeout=2, max_age=600, min_refresh=60
     )
     provider.jwks_delay, before = 0.3, provider.jwks_requests
 
     def attempt(kid: str) -> str:
         try:
-            return cache.key(kid).key_id or ""
+            return keys.key(kid).key_id or ""
         except InvalidToken:
             return "invalid"
 

@@ -3,12 +3,14 @@ offline."""
 
 import gc
 import re
+import sys
 import threading
 
 import pytest
 from openapi_spec_validator import validate
 
 from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE
+from blueprints.openapi import SWAGGER_ASSETS
 from tests.factories import USER_FIELDS, signed_in_user
 
 pytestmark = pytest.mark.integration
@@ -193,11 +195,12 @@ def test_docs_page_and_its_assets_are_served_locally(client):
     page = client.get("/docs", headers={"Accept": "text/html"})
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "/docs/assets/js/swagger-ui-bundle.js" in html
+    assert "/docs/assets/swagger-ui-bundle.js" in html
+    assert "/docs/assets/swagger-ui.css" in html
     assert "http" not in html.split("<body>")[1].replace("http-equiv", ""), "no external URL"
     for url in (
-        "/docs/assets/js/swagger-ui-bundle.js",
-        "/docs/assets/css/swagger-ui.css",
+        "/docs/assets/swagger-ui-bundle.js",
+        "/docs/assets/swagger-ui.css",
         "/static/js/docs.js",
     ):
         with client.get(url) as response:  # file responses must be closed
@@ -225,3 +228,18 @@ def test_a_link_token_fits_in_a_request_line(client, document):
         response = client.get("/auth/verify-email", query_string={"token": bad})
         assert response.status_code == 400
         assert response.json["error"]["code"] == "VALIDATION_ERROR"
+
+
+def test_vendored_swagger_ui_is_the_version_it_says_and_reads_openapi_3_1():
+    """static/vendor/swagger-ui is what scripts/update_swagger_ui.sh wrote: Swagger UI 5 or later
+    (4 cannot read OpenAPI 3.1), its bundle built as the recorded version, its licences beside."""
+    version = (SWAGGER_ASSETS / "VERSION").read_text().strip()
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), version
+    assert int(version.split(".")[0]) >= 5
+    bundle = (SWAGGER_ASSETS / "swagger-ui-bundle.js").read_text(encoding="utf-8")
+    assert f'PACKAGE_VERSION:"{version}"' in bundle
+    assert "Apache License" in (SWAGGER_ASSETS / "LICENSE").read_text()
+    for name in ("NOTICE", "swagger-ui-bundle.js.LICENSE.txt", "swagger-ui.css"):
+        assert (SWAGGER_ASSETS / name).is_file(), name
+    # Nothing loads flask-openapi3(-swagger) any more: it is no dependency of ours.
+    assert not {"flask_openapi3", "flask_openapi3_swagger"} & set(sys.modules)

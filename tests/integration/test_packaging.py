@@ -49,6 +49,9 @@ def test_pip_install_serves_the_app_from_site_packages(tmp_path: Path) -> None:
         "templates/auth/login.html",
         "templates/emails/reset_password.txt",
         "static/css/app.css",
+        "static/vendor/swagger-ui/swagger-ui-bundle.js",
+        "static/vendor/swagger-ui/LICENSE",
+        "static/vendor/swagger-ui/VERSION",
         "migrations/alembic.ini",
         "migrations/script.py.mako",
     ):
@@ -66,6 +69,8 @@ def test_pip_install_serves_the_app_from_site_packages(tmp_path: Path) -> None:
         page = client.get("/auth/login", headers={"Accept": "text/html"})
         assert page.status_code == 200 and b"<form" in page.data, page.status_code
         assert client.get("/static/css/app.css").status_code == 200
+        with client.get("/docs/assets/swagger-ui-bundle.js") as bundle:
+            assert bundle.status_code == 200, bundle.status_code
         """
     ).replace("TARGET", repr(str(target)))
     elsewhere = tmp_path / "elsewhere"
