@@ -29,16 +29,12 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-PLACEHOLDER_MARKERS = ("your-", "change-me", "changeme", "example", "secret-key-here", "dev-")
-MIN_SECRET_LENGTH = 32
-# OWASP's Password Storage Cheat Sheet minimum for argon2id: 19 MiB, 2 iterations, 1 lane.
-ARGON2_MIN_SAFE_MEMORY_COST = 19 * 1024
-ARGON2_MIN_SAFE_TIME_COST = 2
+import config_checks
+from config_checks import DEVELOPMENT_FIELD_ENCRYPTION_KEY
+
 DEVELOPMENT_SECRET = "dev-insecure-secret-key-change-me-0000000000"  # noqa: S105 - refused in prod
 # The engine (Flask-SQLAlchemy bind) of single-statement reads, when the database has one.
 READS_BIND = "reads"
-# A valid Fernet key anyone can read: development and testing only, refused elsewhere.
-DEVELOPMENT_FIELD_ENCRYPTION_KEY = "ZGV2LWluc2VjdXJlLWZpZWxkLWtleS0wMDAwMDAwMDA="
 # The variables that choose the configuration class; FLASK_ENV is the seed's name.
 SELECTORS = ("FLASK_CONFIG", "FLASK_ENV")
 ENV_FILE = ".env"
@@ -62,7 +58,7 @@ def _issuer(value: str | None) -> str | None:
     return f"{base}/" if base else None
 
 
-# The types settings are declared with. A bare `int` field must be 0 or more.
+# The types settings are declared with: whole numbers 0 or more (`Count`), 1 or more (`Positive`).
 Count = Annotated[int, Field(ge=0)]
 Positive = Annotated[int, Field(ge=1)]
 BaseUrl = Annotated[str | None, AfterValidator(_base_url)]
@@ -90,14 +86,6 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-def is_placeholder_secret(value: str | None) -> bool:
-    """True when a secret is missing, short, or one of the documented example values."""
-    if not value or len(value) < MIN_SECRET_LENGTH:
-        return True
-    lowered = value.lower()
-    return any(marker in lowered for marker in PLACEHOLDER_MARKERS)
 
 
 class _MappingSource(EnvSettingsSource):
@@ -405,130 +393,14 @@ class Config(BaseSettings):
 
     def validate(self) -> list[str]:  # type: ignore[override]  # BaseModel.validate: deprecated
         """Every problem with this configuration, in a readable sentence each."""
-        problems = self._env_errors + self.consistency_problems() + self.auth0_problems()
-        if not self.ENFORCE_SAFE_SETTINGS:
-            return problems
-        for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-            value = getattr(self, name)
-            if not value:
-                problems.append(f"{name} is not set")
-            elif is_placeholder_secret(value):
-                problems.append(
-                    f"{name} is a placeholder or shorter than {MIN_SECRET_LENGTH} characters "
-                    "(generate one: python -c 'import secrets; print(secrets.token_hex(32))')"
-                )
-        if self.REQUIRE_DATABASE_URL and not self.DATABASE_URL:
-            problems.append("DATABASE_URL is not set")
-        if self.SESSION_COOKIE_SAMESITE == "None" and not self.SESSION_COOKIE_SECURE:
-            problems.append("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=true")
-        if (
-            self.ARGON2_MEMORY_COST < ARGON2_MIN_SAFE_MEMORY_COST
-            or self.ARGON2_TIME_COST < ARGON2_MIN_SAFE_TIME_COST
-        ):
-            problems.append(
-                "ARGON2_MEMORY_COST/ARGON2_TIME_COST are below OWASP's minimum for argon2id "
-                f"({ARGON2_MIN_SAFE_MEMORY_COST} KiB, {ARGON2_MIN_SAFE_TIME_COST} iterations)"
-            )
-        problems.extend(self._mail_problems())
-        problems.extend(self._rate_limit_problems())
-        if self.AUTH0_ISSUER_BASE_URL and not self.AUTH0_ISSUER_BASE_URL.startswith("https://"):
-            problems.append("AUTH0_ISSUER_BASE_URL must use https outside development and tests")
-        problems.extend(self._encryption_problems())
-        return problems
-
-    def consistency_problems(self) -> list[str]:
-        """Settings that cannot work together, in any environment."""
-        problems: list[str] = []
-        if self.ARGON2_MEMORY_COST < 8 * self.ARGON2_PARALLELISM:
-            # libargon2 refuses this combination: every hash would fail.
-            problems.append(
-                "ARGON2_MEMORY_COST must be at least 8 KiB per lane (8 * ARGON2_PARALLELISM)"
-            )
-        if self.MAIL_USE_TLS and self.MAIL_USE_SSL:
-            problems.append(
-                "MAIL_USE_TLS (STARTTLS) and MAIL_USE_SSL (TLS from the start) exclude each other"
-            )
-        if self.MAIL_QUEUE == "redis" and not self.REDIS_URL:
-            problems.append("MAIL_QUEUE=redis needs REDIS_URL")
+        problems = self._env_errors + config_checks.inconsistencies(self) + self.auth0_problems()
+        if self.ENFORCE_SAFE_SETTINGS:
+            problems += config_checks.unsafe_settings(self)
         return problems
 
     def auth0_problems(self) -> list[str]:
         """A half-configured Auth0: settings that cannot work without the others."""
-        problems: list[str] = []
-        client = (self.CLIENT_ID, self.CLIENT_SECRET)
-        if not self.AUTH0_DOMAIN:
-            named = [
-                name
-                for name in ("AUTH0_AUDIENCE", "CLIENT_ID", "CLIENT_SECRET")
-                if getattr(self, name)
-            ]
-            if named:
-                problems.append(f"{', '.join(named)} set but AUTH0_DOMAIN is not")
-            return problems
-        if any(client) and not all(client):
-            missing = "CLIENT_SECRET" if self.CLIENT_ID else "CLIENT_ID"
-            problems.append(f"{missing} is not set (Sign in with Auth0 needs both client settings)")
-        elif not all(client) and not self.AUTH0_AUDIENCE:
-            problems.append(
-                "AUTH0_DOMAIN is set without CLIENT_ID and CLIENT_SECRET (browser sign-in) "
-                "or AUTH0_AUDIENCE (API tokens): Auth0 would do nothing"
-            )
-        return problems
-
-    def _encryption_problems(self) -> list[str]:
-        """FIELD_ENCRYPTION_KEY, when set, must be real Fernet keys, never the development one."""
-        from cryptography.fernet import Fernet
-
-        keys = [k.strip() for k in (self.FIELD_ENCRYPTION_KEY or "").split(",") if k.strip()]
-        problems: list[str] = []
-        for position, key in enumerate(keys, start=1):
-            try:
-                Fernet(key.encode())
-            except ValueError:
-                problems.append(
-                    f"FIELD_ENCRYPTION_KEY key #{position} is not a Fernet key (generate one: "
-                    "flask keys generate)"
-                )
-        if DEVELOPMENT_FIELD_ENCRYPTION_KEY in keys:
-            problems.append("FIELD_ENCRYPTION_KEY holds the public development key")
-        return problems
-
-    def _rate_limit_problems(self) -> list[str]:
-        """Rate limits count in shared storage, or in each process only when chosen explicitly:
-        with 4 workers, 4 times the documented limit of guesses gets through."""
-        per_process = self.RATELIMIT_STORAGE_URI.startswith("memory://")
-        chosen = "RATELIMIT_STORAGE_URI" in self.model_fields_set
-        if not self.RATELIMIT_ENABLED or not per_process or chosen:
-            return []
-        return [
-            "Rate limits would count in each process alone (REDIS_URL and RATELIMIT_STORAGE_URI "
-            "are not set): set REDIS_URL (or RATELIMIT_STORAGE_URI) to a Redis shared by every "
-            "worker and replica, or RATELIMIT_STORAGE_URI=memory:// to choose per-process counting"
-        ]
-
-    def _mail_problems(self) -> list[str]:
-        """Staging and production must deliver mail for real, or say explicitly that they don't."""
-        problems: list[str] = []
-        if self.MAIL_BACKEND == "smtp" and not self.MAIL_SERVER:
-            problems.append("MAIL_SERVER is not set (or set MAIL_BACKEND=none to send no mail)")
-        if self.MAIL_BACKEND == "console":
-            problems.append(
-                "MAIL_BACKEND=console writes mails and their single-use links to the log; "
-                "it is for development only"
-            )
-        if self.MAIL_USERNAME and not (self.MAIL_USE_TLS or self.MAIL_USE_SSL):
-            problems.append(
-                "MAIL_USERNAME is set but neither MAIL_USE_TLS nor MAIL_USE_SSL is: "
-                "the password would travel in clear"
-            )
-        if not self.PUBLIC_BASE_URL:
-            problems.append("PUBLIC_BASE_URL is not set (links in emails are built from it)")
-        if self.MAIL_QUEUE == "sync":
-            problems.append(
-                "MAIL_QUEUE=sync sends mail inside the request, whose duration then tells which "
-                "emails have accounts; it is for tests only"
-            )
-        return problems
+        return config_checks.auth0_problems(self)
 
     @classmethod
     def validate_required_config(cls, environ: Mapping[str, str] | None = None) -> list[str]:
