@@ -250,3 +250,50 @@ def test_unknown_configuration_name_is_refused():
 
 def test_every_environment_has_a_class():
     assert set(CONFIGS) == {"development", "testing", "staging", "production"}
+
+
+def test_the_process_environment_beats_env_file(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(
+        "APP_NAME=from-the-file\nLOG_LEVEL=ERROR\nMAIL_PORT=2525\nFLASK_CONFIG=staging\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("LOG_LEVEL", "MAIL_PORT", "FLASK_CONFIG", "FLASK_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("APP_NAME", "from-the-process")
+    config = DevelopmentConfig()
+    assert config.APP_NAME == "from-the-process"
+    assert (config.LOG_LEVEL, config.MAIL_PORT) == ("ERROR", 2525)
+    assert config.JWT_AUDIENCE == "from-the-process-api", "derived from the value in force"
+    assert selected_config_name() == "staging"
+    monkeypatch.setenv("FLASK_CONFIG", "production")
+    assert selected_config_name() == "production"
+
+
+def test_a_mapping_is_the_only_source_when_given(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text("APP_NAME=from-the-file\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_LEVEL", "ERROR")
+    config = DevelopmentConfig({"MAIL_PORT": " 2525 ", "MAIL_SERVER": "  "})
+    assert (config.APP_NAME, config.LOG_LEVEL) == ("flask-backend-app", "DEBUG")
+    assert (config.MAIL_PORT, config.MAIL_SERVER) == (2525, None), "stripped; empty is unset"
+
+
+def test_malformed_values_in_env_file_are_listed_together_naming_each(tmp_path, monkeypatch):
+    (tmp_path / ".env").write_text(
+        "MAIL_PORT=0\nSESSION_COOKIE_SAMESITE=lax\nPUBLIC_BASE_URL=example.com\nREDIS_URL=\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    for name in ("MAIL_PORT", "SESSION_COOKIE_SAMESITE", "PUBLIC_BASE_URL", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LOG_LEVEL", "LOUD")
+    monkeypatch.setenv("MFA_TOKEN_SECONDS", "1.5")
+    config = DevelopmentConfig()
+    assert sorted(config.validate()) == [
+        "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL (got 'LOUD')",
+        "MAIL_PORT must be at least 1 (got 0)",
+        "MFA_TOKEN_SECONDS must be an integer (got '1.5')",
+        "PUBLIC_BASE_URL must be an absolute http(s) URL without query or fragment "
+        "(got 'example.com')",
+        "SESSION_COOKIE_SAMESITE must be one of Lax, Strict, None (got 'lax')",
+    ]
+    assert (config.MAIL_PORT, config.LOG_LEVEL) == (587, "DEBUG"), "defaults stand in"
