@@ -25,9 +25,9 @@ import jwt
 from flask import Flask, current_app, url_for
 from sqlalchemy import select
 
+from domain.emails import normalize_email
 from errors import AccountDisabled, InvalidToken, ServiceUnavailable
 from models import Role, User, UserMfa, db, utcnow
-from schemas.common import normalize_email
 from services import mfa_service
 from services.base_service import read_only, unit_of_work
 

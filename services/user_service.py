@@ -24,12 +24,12 @@ from sqlalchemy import (
     select,
 )
 
+from domain.passwords import PasswordPolicy
 from errors import EmailTaken, NotFound, ValidationError
 from models import Role, User, db
 from schemas.user import UserCreate, UserListQuery, UserUpdate
 from services import audit_service, cache_service, password_service, policy, session_service
 from services.base_service import read_only, transactional
-from services.password_service import PasswordPolicy
 from services.policy import Actor
 
 EMAIL_TAKEN = EmailTaken.default_message

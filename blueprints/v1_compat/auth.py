@@ -16,6 +16,7 @@ from blueprints.v1_compat.common import (
     tokens_json,
     user_json,
 )
+from domain import passwords
 from errors import InvalidToken
 from schemas.v1_compat import (
     ForgotPasswordBody,
@@ -25,7 +26,6 @@ from schemas.v1_compat import (
     RegisterBody,
     TokenQuery,
 )
-from services import password_service
 from services.auth import registration, signin
 from services.auth.second_factor import MfaChallenge
 
@@ -41,7 +41,7 @@ def register() -> ResponseReturnValue:
         email=body.email,
         password=body.password,
         name=body.name,
-        password_policy=password_service.legacy_api_policy(),
+        password_policy=passwords.legacy_api_policy(),
     )
     return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)}), 201
 
@@ -104,7 +104,7 @@ def reset_password() -> ResponseReturnValue:
         registration.reset_password(
             token=query.token,
             password=body.password,
-            password_policy=password_service.legacy_api_policy(),
+            password_policy=passwords.legacy_api_policy(),
         )
     except InvalidToken:
         raise InvalidToken("Password reset failed") from None

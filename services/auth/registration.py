@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from flask import current_app
 
+from domain.passwords import PasswordPolicy
 from errors import (
     EmailTaken,
 )
@@ -22,7 +23,6 @@ from services import (
 )
 from services.auth.authentication import BROWSER, Principal
 from services.base_service import transactional, unit_of_work
-from services.password_service import PasswordPolicy
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
