@@ -22,7 +22,7 @@ from services import (
     user_service,
 )
 from services.auth.authentication import BROWSER, Principal
-from services.base_service import transactional, unit_of_work
+from services.base_service import unit_of_work
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ RESET_MAIL_JOB = "password_reset"
 VERIFICATION_MAIL_JOB = "verification"
 
 
-@transactional
 def change_password(
     *, principal: Principal, current_password: str, new_password: str, rotate_session: bool = False
 ) -> Principal:
@@ -41,21 +40,22 @@ def change_password(
     With `rotate_session` (browsers), the caller's session ends too and a fresh one replaces it,
     so a copy of the old cookie is refused from now on; the answer names the session to use.
     """
-    user = principal.user
-    password_service.check_current_password(user.password_hash, current_password)
-    password_service.check_password(new_password, email=user.email, field="new_password")
-    user.password_hash = password_service.hash_password(new_password)
-    action_token_service.void_outstanding(user.id, TokenPurpose.RESET_PASSWORD)
-    session_service.revoke_user_sessions(
-        user.id,
-        reason=session_service.REVOKED_PASSWORD_CHANGE,
-        keep_session_id=None if rotate_session else principal.session_id,
-    )
-    audit_service.record(audit_service.PASSWORD_CHANGED, actor_id=user.id, subject_id=user.id)
-    if not rotate_session:
-        return principal
-    session = session_service.open_session(user, kind=BROWSER)
-    return Principal.of(user, session.id)
+    with unit_of_work():
+        user = principal.user
+        password_service.check_current_password(user.password_hash, current_password)
+        password_service.check_password(new_password, email=user.email, field="new_password")
+        user.password_hash = password_service.hash_password(new_password)
+        action_token_service.void_outstanding(user.id, TokenPurpose.RESET_PASSWORD)
+        session_service.revoke_user_sessions(
+            user.id,
+            reason=session_service.REVOKED_PASSWORD_CHANGE,
+            keep_session_id=None if rotate_session else principal.session_id,
+        )
+        audit_service.record(audit_service.PASSWORD_CHANGED, actor_id=user.id, subject_id=user.id)
+        if not rotate_session:
+            return principal
+        session = session_service.open_session(user, kind=BROWSER)
+        return Principal.of(user, session.id)
 
 
 def register_and_sign_in(
@@ -116,22 +116,22 @@ def deliver_password_reset(*, email: str) -> None:
     )
 
 
-@transactional
 def reset_password(
     *, token: str, password: str, password_policy: PasswordPolicy = PasswordPolicy.CURRENT
 ) -> None:
     """Set a new password with a mailed token; every session of the user ends."""
-    user = action_token_service.consume(token, TokenPurpose.RESET_PASSWORD)
-    password_service.check_password(password, email=user.email, policy=password_policy)
-    user.password_hash = password_service.hash_password(password)
-    session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
-    audit_service.record(audit_service.PASSWORD_RESET, actor_id=user.id, subject_id=user.id)
+    with unit_of_work():
+        user = action_token_service.consume(token, TokenPurpose.RESET_PASSWORD)
+        password_service.check_password(password, email=user.email, policy=password_policy)
+        user.password_hash = password_service.hash_password(password)
+        session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
+        audit_service.record(audit_service.PASSWORD_RESET, actor_id=user.id, subject_id=user.id)
 
 
-@transactional
 def check_reset_link(*, token: str) -> None:
     """INVALID_TOKEN when a reset link is unknown, used or expired; the link stays usable."""
-    action_token_service.peek(token, TokenPurpose.RESET_PASSWORD)
+    with unit_of_work():
+        action_token_service.peek(token, TokenPurpose.RESET_PASSWORD)
 
 
 def send_verification(*, user: User) -> None:
@@ -141,18 +141,18 @@ def send_verification(*, user: User) -> None:
     _send_verification_later(user)
 
 
-@transactional
 def verify_email(*, token: str) -> User:
     """Mark the address a verification token was sent to as verified."""
-    user = action_token_service.consume(token, TokenPurpose.VERIFY_EMAIL)
-    user.email_verified = True
-    audit_service.record(
-        audit_service.EMAIL_VERIFIED,
-        actor_id=user.id,
-        subject_id=user.id,
-        details={"email": user.email},
-    )
-    return user
+    with unit_of_work():
+        user = action_token_service.consume(token, TokenPurpose.VERIFY_EMAIL)
+        user.email_verified = True
+        audit_service.record(
+            audit_service.EMAIL_VERIFIED,
+            actor_id=user.id,
+            subject_id=user.id,
+            details={"email": user.email},
+        )
+        return user
 
 
 def _send_verification_later(user: User) -> None:

@@ -18,7 +18,7 @@ from services import (
     user_service,
 )
 from services.auth.authentication import PASSWORD, Principal
-from services.base_service import transactional
+from services.base_service import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ def check_second_factor(user_id: int, code: str) -> User:
     return user
 
 
-@transactional
 def start_mfa_enrolment(*, principal: Principal) -> mfa_service.Enrolment:
     """A new TOTP secret for the caller, to confirm with a first code."""
-    return mfa_service.start_enrolment(principal.user)
+    with unit_of_work():
+        return mfa_service.start_enrolment(principal.user)
 
 
-@transactional
 def confirm_mfa(*, principal: Principal, code: str) -> list[str]:
     """Turn 2FA on with a first code; answers the recovery codes (shown once)."""
-    return mfa_service.confirm_enrolment(principal.user, code)
+    with unit_of_work():
+        return mfa_service.confirm_enrolment(principal.user, code)
 
 
-@transactional
 def disable_mfa(*, principal: Principal, code: str) -> None:
     """Turn 2FA off with a code from the app or a recovery code."""
-    mfa_service.disable(principal.user, code)
+    with unit_of_work():
+        mfa_service.disable(principal.user, code)

@@ -26,7 +26,7 @@ from services import (
 )
 from services.auth.authentication import API, AUTH0, BROWSER, PASSWORD, Principal
 from services.auth.second_factor import MfaChallenge, challenge, check_second_factor
-from services.base_service import transactional, unit_of_work
+from services.base_service import unit_of_work
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -110,18 +110,18 @@ def _open_browser_session(
     return Principal.of(user, session.id)
 
 
-@transactional
 def login_auth0_browser(
     *, claims: dict[str, Any], replaces_session_id: str | None = None
 ) -> Principal | MfaChallenge:
     """Open a browser session for the user of a verified Auth0 ID token, like a password login
     (and audited like one). With 2FA on here, Auth0 counts as the first factor only, unless the
     token says the tenant checked a second one (`amr`): then the challenge is answered."""
-    user = auth0_service.browser_user(claims)
-    mfa_done = auth0_service.mfa_performed(claims)
-    if not mfa_done and mfa_service.is_enabled(user.id):
-        return challenge(user, BROWSER, AUTH0)
-    return _open_browser_session(user, replaces_session_id, mfa=mfa_done, method=AUTH0)
+    with unit_of_work():
+        user = auth0_service.browser_user(claims)
+        mfa_done = auth0_service.mfa_performed(claims)
+        if not mfa_done and mfa_service.is_enabled(user.id):
+            return challenge(user, BROWSER, AUTH0)
+        return _open_browser_session(user, replaces_session_id, mfa=mfa_done, method=AUTH0)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
@@ -184,23 +184,23 @@ def _check_imported_refresh_token(token: str, user: User) -> None:
         raise InvalidToken()
 
 
-@transactional
 def logout(*, principal: Principal, refresh_token: str | None = None) -> None:
     """End the caller's session; a refresh token of another of their sessions ends that too."""
-    session_service.revoke_session(principal.session_id, reason=session_service.REVOKED_LOGOUT)
-    audit_service.record(audit_service.LOGOUT, actor_id=principal.id, subject_id=principal.id)
-    if refresh_token:
-        stored = session_service.find_refresh_token(refresh_token)
-        session = db.session.get(AuthSession, stored.session_id) if stored else None
-        if session is not None and session.user_id == principal.id:
-            session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
+    with unit_of_work():
+        session_service.revoke_session(principal.session_id, reason=session_service.REVOKED_LOGOUT)
+        audit_service.record(audit_service.LOGOUT, actor_id=principal.id, subject_id=principal.id)
+        if refresh_token:
+            stored = session_service.find_refresh_token(refresh_token)
+            session = db.session.get(AuthSession, stored.session_id) if stored else None
+            if session is not None and session.user_id == principal.id:
+                session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
 
 
-@transactional
 def logout_refresh_token(*, refresh_token: str) -> None:
     """End the session of an unused refresh token (the old `/v1` logout), or raise NOT_FOUND."""
-    stored = session_service.find_refresh_token(refresh_token)
-    session = db.session.get(AuthSession, stored.session_id) if stored else None
-    if stored is None or stored.used_at is not None or session is None or session.is_revoked:
-        raise NotFound("Not found")
-    session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)
+    with unit_of_work():
+        stored = session_service.find_refresh_token(refresh_token)
+        session = db.session.get(AuthSession, stored.session_id) if stored else None
+        if stored is None or stored.used_at is not None or session is None or session.is_revoked:
+            raise NotFound("Not found")
+        session_service.revoke_session(session.id, reason=session_service.REVOKED_LOGOUT)

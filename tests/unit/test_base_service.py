@@ -4,7 +4,7 @@ import pytest
 
 from errors import Conflict
 from models import User, db
-from services.base_service import read_only, reads_engine, transactional, unit_of_work
+from services.base_service import read_only, reads_engine, unit_of_work
 
 pytestmark = pytest.mark.unit
 
@@ -44,9 +44,9 @@ def test_integrity_error_becomes_conflict_and_rolls_back(app):
 
 
 def test_nested_units_join_the_outer_one(app):
-    @transactional
     def add(email):
-        db.session.add(User(email=email, name=email))
+        with unit_of_work() as session:
+            session.add(User(email=email, name=email))
 
     with app.app_context():
         with pytest.raises(RuntimeError), unit_of_work():
