@@ -33,6 +33,7 @@ from schemas.mfa import MfaRequired
 from schemas.user import UserRead, UserUpdate
 from services import auth0_service, user_service
 from services.auth import registration, signin
+from services.auth.authentication import BROWSER
 from services.auth.second_factor import MfaChallenge
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -73,8 +74,11 @@ def login(body: LoginRequest) -> object:
     A new session id every time; the CSRF token to use next is in the `X-CSRFToken` header.
     With two-factor authentication on, answers `mfa_required`: post the code to
     `/auth/login/mfa`."""
-    principal = signin.login_browser(
-        email=body.email, password=body.password, replaces_session_id=signed_in_session_id()
+    principal = signin.login(
+        email=body.email,
+        password=body.password,
+        kind=BROWSER,
+        replaces_session_id=signed_in_session_id(),
     )
     if isinstance(principal, MfaChallenge):
         return ask_for_second_factor(principal)
@@ -152,8 +156,8 @@ def register(body: RegisterRequest) -> object:
     """Create an account and mail a verification link (browsers are signed in right away)."""
     if not wants_html():
         return registration.register(email=body.email, password=body.password, name=body.name)
-    principal = registration.register_browser(
-        email=body.email, password=body.password, name=body.name
+    principal = registration.register(
+        email=body.email, password=body.password, name=body.name, sign_in=BROWSER
     )
     start_browser_session(principal)
     flash(f"Welcome! We sent a link to {principal.user.email} to confirm it.", "success")

@@ -29,7 +29,7 @@ from schemas.mfa import MfaBrowserRequest, MfaCodeRequest, MfaEnrolment, Recover
 from schemas.user import UserRead
 from services import audit_service, mfa_service
 from services.auth import second_factor, signin
-from services.auth.authentication import Principal
+from services.auth.authentication import BROWSER, Principal
 
 LOGIN_MFA_PAGE = "auth/login_mfa.html"
 SETUP_PAGE = "auth/mfa_setup.html"
@@ -89,8 +89,8 @@ def login_mfa(body: MfaBrowserRequest) -> object:
     token = session.get(MFA_PENDING_KEY)
     if not isinstance(token, str):
         raise InvalidToken(EXPIRED)
-    principal = signin.complete_browser_mfa(
-        mfa_token=token, code=body.code, replaces_session_id=signed_in_session_id()
+    principal = signin.complete_mfa_login(
+        mfa_token=token, code=body.code, kind=BROWSER, replaces_session_id=signed_in_session_id()
     )
     via_auth0 = session.get(MFA_PENDING_AUTH0_KEY) is True
     start_browser_session(principal)

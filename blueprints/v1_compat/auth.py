@@ -27,6 +27,7 @@ from schemas.v1_compat import (
     TokenQuery,
 )
 from services.auth import registration, signin
+from services.auth.authentication import API
 from services.auth.second_factor import MfaChallenge
 
 
@@ -37,11 +38,12 @@ def register() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(RegisterBody, request_body())
     given.check()
-    tokens = registration.register_and_sign_in(
+    tokens = registration.register(
         email=body.email,
         password=body.password,
         name=body.name,
         password_policy=passwords.legacy_api_policy(),
+        sign_in=API,
     )
     return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)}), 201
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Final, Literal
 
 from sqlalchemy import bindparam, exists, or_, select
 
@@ -24,8 +25,12 @@ from services.base_service import read_only
 logger = logging.getLogger(__name__)
 
 # The kinds of sign-in session.
-API = "api"
-BROWSER = "browser"
+API: Final = "api"
+BROWSER: Final = "browser"
+# A sign-in of a token kind answers tokens; of the browser kind, a principal (the cookie carries
+# its session id).
+TokenKind = Literal["api"]
+BrowserKind = Literal["browser"]
 # How a sign-in proved who it was (the audit event's `method`, carried by the mfa_token).
 PASSWORD = mfa_service.FIRST_FACTOR
 AUTH0 = "auth0"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import overload
 
 from flask import current_app
 
@@ -21,7 +22,7 @@ from services import (
     session_service,
     user_service,
 )
-from services.auth.authentication import BROWSER, Principal
+from services.auth.authentication import BROWSER, BrowserKind, Principal, TokenKind
 from services.base_service import unit_of_work
 from services.session_service import IssuedTokens
 
@@ -58,40 +59,61 @@ def change_password(
         return Principal.of(user, session.id)
 
 
-def register_and_sign_in(
-    *, email: str, password: str, name: str, password_policy: PasswordPolicy
-) -> IssuedTokens:
-    """Create an account, mail a verification link and open a token session (the old `/v1`
-    registration answers signed-in tokens)."""
+@overload
+def register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    password_policy: PasswordPolicy = ...,
+    sign_in: None = None,
+) -> User: ...
+@overload
+def register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    password_policy: PasswordPolicy = ...,
+    sign_in: TokenKind,
+) -> IssuedTokens: ...
+@overload
+def register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    password_policy: PasswordPolicy = ...,
+    sign_in: BrowserKind,
+) -> Principal: ...
+def register(
+    *,
+    email: str,
+    password: str,
+    name: str,
+    password_policy: PasswordPolicy = PasswordPolicy.CURRENT,
+    sign_in: str | None = None,
+) -> User | IssuedTokens | Principal:
+    """Create an account with the `user` role and mail a verification link.
+
+    With `sign_in`, the new user is signed in too, in a session of that kind: browsers get
+    their principal, the old `/v1` registration its tokens.
+    """
     with unit_of_work(conflict=EmailTaken):
         user = user_service.add_user(
             email=email, password=password, name=name, password_policy=password_policy
         )
-        session = session_service.open_session(user)
-        db.session.flush()
-        tokens = session_service.issue_tokens(user, session.id)
+        answer = user if sign_in is None else _open_session(user, sign_in)
     _send_verification_later(user)
-    return tokens
+    return answer
 
 
-def register(*, email: str, password: str, name: str) -> User:
-    """Create an account with the `user` role and mail a verification link."""
-    user, _ = _register(email=email, password=password, name=name, sign_in=False)
-    return user
-
-
-def register_browser(*, email: str, password: str, name: str) -> Principal:
-    """Create an account, mail a verification link and sign the new user in (browser session)."""
-    user, session_id = _register(email=email, password=password, name=name, sign_in=True)
-    return Principal.of(user, session_id or "")
-
-
-def _register(*, email: str, password: str, name: str, sign_in: bool) -> tuple[User, str | None]:
-    with unit_of_work(conflict=EmailTaken):
-        user = user_service.add_user(email=email, password=password, name=name)
-        session_id = session_service.open_session(user, kind=BROWSER).id if sign_in else None
-    _send_verification_later(user)
-    return user, session_id
+def _open_session(user: User, kind: str) -> IssuedTokens | Principal:
+    session = session_service.open_session(user, kind=kind)
+    if kind == BROWSER:
+        return Principal.of(user, session.id)
+    db.session.flush()
+    return session_service.issue_tokens(user, session.id)
 
 
 def request_password_reset(*, email: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, overload
 
 from errors import (
     AccountDisabled,
@@ -24,7 +24,15 @@ from services import (
     token_service,
     user_service,
 )
-from services.auth.authentication import API, AUTH0, BROWSER, PASSWORD, Principal
+from services.auth.authentication import (
+    API,
+    AUTH0,
+    BROWSER,
+    PASSWORD,
+    BrowserKind,
+    Principal,
+    TokenKind,
+)
 from services.auth.second_factor import MfaChallenge, challenge, check_second_factor
 from services.base_service import unit_of_work
 from services.session_service import IssuedTokens
@@ -32,8 +40,19 @@ from services.session_service import IssuedTokens
 logger = logging.getLogger(__name__)
 
 
-def login(*, email: str, password: str, kind: str = API) -> IssuedTokens | MfaChallenge:
-    """Check the password and open a sign-in session, or ask for the second factor.
+@overload
+def login(
+    *, email: str, password: str, kind: TokenKind = ..., replaces_session_id: None = None
+) -> IssuedTokens | MfaChallenge: ...
+@overload
+def login(
+    *, email: str, password: str, kind: BrowserKind, replaces_session_id: str | None = None
+) -> Principal | MfaChallenge: ...
+def login(
+    *, email: str, password: str, kind: str = API, replaces_session_id: str | None = None
+) -> IssuedTokens | Principal | MfaChallenge:
+    """Check the password and open a session of `kind`, or ask for the second factor
+    (`complete_mfa_login` finishes).
 
     Unknown emails cost one hash too. A failure is recorded in the audit trail on its own.
     """
@@ -41,37 +60,26 @@ def login(*, email: str, password: str, kind: str = API) -> IssuedTokens | MfaCh
         user = _check_credentials(email=email, password=password)
         if mfa_service.is_enabled(user.id):
             return challenge(user, kind)
-        return _open_api_session(user, kind=kind, mfa=False)
+        return _signed_in(user, kind, replaces_session_id, mfa=False)
 
 
-def complete_mfa_login(*, mfa_token: str, code: str) -> IssuedTokens:
-    """Second step of an API sign-in: a valid mfa_token and a right code answer the tokens."""
-    user_id = mfa_service.decode_mfa_token(mfa_token, API)
-    with _recording_failures(None, user_id=user_id):
-        user = check_second_factor(user_id, code)
-        return _open_api_session(user, kind=API, mfa=True)
-
-
-def login_browser(
-    *, email: str, password: str, replaces_session_id: str | None = None
-) -> Principal | MfaChallenge:
-    """Check the password and open a browser session (no tokens); the one it replaces ends.
-    With 2FA on, answer the challenge instead (`complete_browser_mfa` finishes)."""
-    with _recording_failures(email):
-        user = _check_credentials(email=email, password=password)
-        if mfa_service.is_enabled(user.id):
-            return challenge(user, BROWSER)
-        return _open_browser_session(user, replaces_session_id, mfa=False)
-
-
-def complete_browser_mfa(
-    *, mfa_token: str, code: str, replaces_session_id: str | None = None
-) -> Principal:
-    """Second step of a browser sign-in (its first was the password or Auth0)."""
-    pending = mfa_service.decode_pending_sign_in(mfa_token, BROWSER)
+@overload
+def complete_mfa_login(
+    *, mfa_token: str, code: str, kind: TokenKind = ..., replaces_session_id: None = None
+) -> IssuedTokens: ...
+@overload
+def complete_mfa_login(
+    *, mfa_token: str, code: str, kind: BrowserKind, replaces_session_id: str | None = None
+) -> Principal: ...
+def complete_mfa_login(
+    *, mfa_token: str, code: str, kind: str = API, replaces_session_id: str | None = None
+) -> IssuedTokens | Principal:
+    """Second step of a sign-in of `kind` (its first was the password, or Auth0 for browsers):
+    a valid mfa_token and a right code open the session."""
+    pending = mfa_service.decode_pending_sign_in(mfa_token, kind)
     with _recording_failures(None, user_id=pending.user_id):
         user = check_second_factor(pending.user_id, code)
-        return _open_browser_session(user, replaces_session_id, mfa=True, method=pending.method)
+        return _signed_in(user, kind, replaces_session_id, mfa=True, method=pending.method)
 
 
 @contextmanager
@@ -93,20 +101,24 @@ def _recording_failures(email: str | None, *, user_id: int | None = None) -> Ite
         raise
 
 
-def _open_api_session(user: User, *, kind: str, mfa: bool) -> IssuedTokens:
-    session = session_service.open_session(user, kind=kind)
-    _record_login(user, kind, mfa)
+def _signed_in(
+    user: User, kind: str, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
+) -> IssuedTokens | Principal:
+    """The answer to a sign-in of `kind`: a browser's principal, else the session's tokens."""
+    principal = _open_session(user, kind, replaces_session_id, mfa=mfa, method=method)
+    if kind == BROWSER:
+        return principal
     db.session.flush()
-    return session_service.issue_tokens(user, session.id)
+    return session_service.issue_tokens(user, principal.session_id)
 
 
-def _open_browser_session(
-    user: User, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
+def _open_session(
+    user: User, kind: str, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
 ) -> Principal:
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
-    session = session_service.open_session(user, kind=BROWSER)
-    _record_login(user, BROWSER, mfa, method)
+    session = session_service.open_session(user, kind=kind)
+    _record_login(user, kind, mfa, method)
     return Principal.of(user, session.id)
 
 
@@ -121,7 +133,7 @@ def login_auth0_browser(
         mfa_done = auth0_service.mfa_performed(claims)
         if not mfa_done and mfa_service.is_enabled(user.id):
             return challenge(user, BROWSER, AUTH0)
-        return _open_browser_session(user, replaces_session_id, mfa=mfa_done, method=AUTH0)
+        return _open_session(user, BROWSER, replaces_session_id, mfa=mfa_done, method=AUTH0)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
