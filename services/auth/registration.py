@@ -22,6 +22,7 @@ from services import (
     session_service,
     user_service,
 )
+from services.auth import signin
 from services.auth.authentication import BROWSER, BrowserKind, Principal, TokenKind
 from services.base_service import unit_of_work
 from services.session_service import IssuedTokens
@@ -103,17 +104,12 @@ def register(
         user = user_service.add_user(
             email=email, password=password, name=name, password_policy=password_policy
         )
-        answer = user if sign_in is None else _open_session(user, sign_in)
+        answer: User | IssuedTokens | Principal = user
+        if sign_in is not None:
+            session = session_service.open_session(user, kind=sign_in)
+            answer = signin.session_answer(user, sign_in, session.id)
     _send_verification_later(user)
     return answer
-
-
-def _open_session(user: User, kind: str) -> IssuedTokens | Principal:
-    session = session_service.open_session(user, kind=kind)
-    if kind == BROWSER:
-        return Principal.of(user, session.id)
-    db.session.flush()
-    return session_service.issue_tokens(user, session.id)
 
 
 def request_password_reset(*, email: str) -> None:

@@ -101,25 +101,30 @@ def _recording_failures(email: str | None, *, user_id: int | None = None) -> Ite
         raise
 
 
+def session_answer(user: User, kind: str, session_id: str) -> IssuedTokens | Principal:
+    """What a new session of `kind` answers: a browser its principal, other kinds its tokens."""
+    if kind == BROWSER:
+        return Principal.of(user, session_id)
+    db.session.flush()
+    return session_service.issue_tokens(user, session_id)
+
+
 def _signed_in(
     user: User, kind: str, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
 ) -> IssuedTokens | Principal:
-    """The answer to a sign-in of `kind`: a browser's principal, else the session's tokens."""
-    principal = _open_session(user, kind, replaces_session_id, mfa=mfa, method=method)
-    if kind == BROWSER:
-        return principal
-    db.session.flush()
-    return session_service.issue_tokens(user, principal.session_id)
+    session_id = _open_session(user, kind, replaces_session_id, mfa=mfa, method=method)
+    return session_answer(user, kind, session_id)
 
 
 def _open_session(
     user: User, kind: str, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
-) -> Principal:
+) -> str:
+    """Open a recorded sign-in session of `kind` (ending the one it replaces); its id."""
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
     session = session_service.open_session(user, kind=kind)
     _record_login(user, kind, mfa, method)
-    return Principal.of(user, session.id)
+    return session.id
 
 
 def login_auth0_browser(
@@ -133,7 +138,8 @@ def login_auth0_browser(
         mfa_done = auth0_service.mfa_performed(claims)
         if not mfa_done and mfa_service.is_enabled(user.id):
             return challenge(user, BROWSER, AUTH0)
-        return _open_session(user, BROWSER, replaces_session_id, mfa=mfa_done, method=AUTH0)
+        session_id = _open_session(user, BROWSER, replaces_session_id, mfa=mfa_done, method=AUTH0)
+        return Principal.of(user, session_id)
 
 
 def _check_credentials(*, email: str, password: str) -> User:
