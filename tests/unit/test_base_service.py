@@ -82,3 +82,21 @@ def test_postgresql_reads_have_a_pool_of_their_own(app):
             pytest.skip("SQLite reads share the main engine")
         assert reads_engine() is db.engines["reads"]
         assert reads_engine().pool is not db.engine.pool
+
+
+def test_only_the_unit_of_work_commits():
+    """Decision 0112: services write through `unit_of_work`, never a commit of their own."""
+    import ast
+    from pathlib import Path
+
+    services = Path(__file__).resolve().parents[2] / "services"
+    commits = [
+        f"{path.relative_to(services)}:{node.lineno}"
+        for path in sorted(services.rglob("*.py"))
+        if path.name != "base_service.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+    assert commits == []
