@@ -11,8 +11,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 
+from domain.emails import EMAIL_MAX_LENGTH, email_key
 from models.base import db
-from schemas.common import EMAIL_MAX_LENGTH, email_key
 
 migrate = Migrate(compare_type=True, render_as_batch=True)
 # Storage, enablement and limits come from the app config (RATELIMIT_*), Redis when configured.

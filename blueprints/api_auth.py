@@ -34,7 +34,8 @@ from schemas.mfa import (
     RecoveryCodes,
 )
 from schemas.user import UserRead
-from services import auth_service, mfa_service
+from services import mfa_service
+from services.auth import registration, second_factor, signin
 from services.session_service import IssuedTokens
 
 TAGS = ("auth",)
@@ -47,7 +48,7 @@ def login(body: LoginRequest) -> object:
     """Sign in with email and password; answers an access and a refresh token.
     With two-factor authentication on, answers `mfa_required` and an `mfa_token` instead:
     finish with `POST /auth/mfa`."""
-    return auth_service.login(email=body.email, password=body.password)
+    return signin.login(email=body.email, password=body.password)
 
 
 @bp.post("/auth/mfa")
@@ -55,7 +56,7 @@ def login(body: LoginRequest) -> object:
 @endpoint(body=MfaLoginRequest, response=TokenPair, errors=(401, 403, 429), tags=TAGS)
 def login_mfa(body: MfaLoginRequest) -> IssuedTokens:
     """Second sign-in step: the `mfa_token` from login and a code (app or recovery code)."""
-    return auth_service.complete_mfa_login(mfa_token=body.mfa_token, code=body.code)
+    return signin.complete_mfa_login(mfa_token=body.mfa_token, code=body.code)
 
 
 @bp.get("/auth/2fa")
@@ -70,7 +71,7 @@ def mfa_status() -> object:
 def mfa_enroll() -> object:
     """Start enrolment: a new secret, its otpauth URI and QR code (inline SVG).
     Nothing changes at sign-in until `/auth/2fa/confirm` accepts a first code."""
-    return auth_service.start_mfa_enrolment(principal=current_principal())
+    return second_factor.start_mfa_enrolment(principal=current_principal())
 
 
 @bp.post("/auth/2fa/confirm")
@@ -80,7 +81,7 @@ def mfa_enroll() -> object:
 )
 def mfa_confirm(body: MfaCodeRequest) -> object:
     """Turn two-factor authentication on with a first code; answers ten recovery codes, once."""
-    codes = auth_service.confirm_mfa(principal=current_principal(), code=body.code)
+    codes = second_factor.confirm_mfa(principal=current_principal(), code=body.code)
     return {"recovery_codes": codes}
 
 
@@ -95,7 +96,7 @@ def mfa_confirm(body: MfaCodeRequest) -> object:
 )
 def mfa_disable(body: MfaCodeRequest) -> None:
     """Turn two-factor authentication off with a code from the app or a recovery code."""
-    auth_service.disable_mfa(principal=current_principal(), code=body.code)
+    second_factor.disable_mfa(principal=current_principal(), code=body.code)
 
 
 @bp.post("/auth/refresh")
@@ -103,14 +104,14 @@ def mfa_disable(body: MfaCodeRequest) -> None:
 @endpoint(body=RefreshRequest, response=TokenPair, errors=(401, 429), tags=TAGS)
 def refresh(body: RefreshRequest) -> IssuedTokens:
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
-    return auth_service.refresh(refresh_token=body.refresh_token)
+    return signin.refresh(refresh_token=body.refresh_token)
 
 
 @bp.post("/auth/logout")
 @endpoint(body=LogoutRequest, auth=True, message="Logged out", tags=TAGS)
 def logout(body: LogoutRequest) -> None:
     """End this sign-in: the access token and the refresh tokens of this login stop working."""
-    auth_service.logout(principal=current_principal(), refresh_token=body.refresh_token)
+    signin.logout(principal=current_principal(), refresh_token=body.refresh_token)
 
 
 @bp.post("/auth/password")
@@ -124,7 +125,7 @@ def logout(body: LogoutRequest) -> None:
 )
 def change_password(body: PasswordChangeRequest) -> None:
     """Change your password; every other session and token of yours ends."""
-    auth_service.change_password(
+    registration.change_password(
         principal=current_principal(),
         current_password=body.current_password,
         new_password=body.new_password,
@@ -137,7 +138,7 @@ def change_password(body: PasswordChangeRequest) -> None:
 @endpoint(body=ForgotPasswordRequest, status=202, errors=(429,), tags=TAGS)
 def forgot_password(body: ForgotPasswordRequest) -> ResponseReturnValue:
     """Mail a password-reset link; the answer is the same whether or not the email exists."""
-    auth_service.request_password_reset(email=body.email)
+    registration.request_password_reset(email=body.email)
     return success(None, "If the email belongs to an account, a reset link is on its way", 202)
 
 
@@ -145,18 +146,18 @@ def forgot_password(body: ForgotPasswordRequest) -> ResponseReturnValue:
 @endpoint(body=ResetPasswordRequest, errors=(401,), message="Password reset", tags=TAGS)
 def reset_password(body: ResetPasswordRequest) -> None:
     """Set a new password with the mailed token; every session of the account ends."""
-    auth_service.reset_password(token=body.token, password=body.password)
+    registration.reset_password(token=body.token, password=body.password)
 
 
 @bp.post("/auth/send-verification-email")
 @endpoint(auth=True, status=202, message="Verification email sent", tags=TAGS)
 def send_verification_email() -> None:
     """Mail a fresh email-verification link to the signed-in user."""
-    auth_service.send_verification(user=current_principal().user)
+    registration.send_verification(user=current_principal().user)
 
 
 @bp.post("/auth/verify-email")
 @endpoint(body=VerifyEmailRequest, response=UserRead, errors=(401,), tags=TAGS)
 def verify_email(body: VerifyEmailRequest) -> object:
     """Confirm an email address with the mailed token."""
-    return auth_service.verify_email(token=body.token)
+    return registration.verify_email(token=body.token)

@@ -31,8 +31,10 @@ from envelope import success
 from schemas.auth import LoginRequest, PasswordChangeRequest, ProfileUpdate, RegisterRequest
 from schemas.mfa import MfaRequired
 from schemas.user import UserRead, UserUpdate
-from services import auth0_service, auth_service, user_service
-from services.auth_service import MfaChallenge
+from services import auth0_service, user_service
+from services.auth import registration, signin
+from services.auth.authentication import BROWSER
+from services.auth.second_factor import MfaChallenge
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 TAGS = ("browser",)
@@ -72,8 +74,11 @@ def login(body: LoginRequest) -> object:
     A new session id every time; the CSRF token to use next is in the `X-CSRFToken` header.
     With two-factor authentication on, answers `mfa_required`: post the code to
     `/auth/login/mfa`."""
-    principal = auth_service.login_browser(
-        email=body.email, password=body.password, replaces_session_id=signed_in_session_id()
+    principal = signin.login(
+        email=body.email,
+        password=body.password,
+        kind=BROWSER,
+        replaces_session_id=signed_in_session_id(),
     )
     if isinstance(principal, MfaChallenge):
         return ask_for_second_factor(principal)
@@ -117,7 +122,7 @@ def logout_page() -> ResponseReturnValue:
 @endpoint(auth=True, errors=(401,), message="Logged out", tags=TAGS)
 def logout() -> object:
     """End this session; its cookie (or token) stops working at once."""
-    auth_service.logout(principal=current_principal())
+    signin.logout(principal=current_principal())
     tenant_logout = None
     if authenticated_by_cookie():
         tenant_logout = auth0_logout_redirect()
@@ -150,9 +155,9 @@ def register_page() -> ResponseReturnValue:
 def register(body: RegisterRequest) -> object:
     """Create an account and mail a verification link (browsers are signed in right away)."""
     if not wants_html():
-        return auth_service.register(email=body.email, password=body.password, name=body.name)
-    principal = auth_service.register_browser(
-        email=body.email, password=body.password, name=body.name
+        return registration.register(email=body.email, password=body.password, name=body.name)
+    principal = registration.register(
+        email=body.email, password=body.password, name=body.name, sign_in=BROWSER
     )
     start_browser_session(principal)
     flash(f"Welcome! We sent a link to {principal.user.email} to confirm it.", "success")
@@ -200,7 +205,7 @@ def update_profile(body: ProfileUpdate) -> object:
 def change_password(body: PasswordChangeRequest) -> object:
     """Change your password: every other session ends, and a browser gets a new session id."""
     by_cookie = authenticated_by_cookie()
-    principal = auth_service.change_password(
+    principal = registration.change_password(
         principal=current_principal(),
         current_password=body.current_password,
         new_password=body.new_password,
@@ -219,7 +224,7 @@ def change_password(body: PasswordChangeRequest) -> object:
 def send_verification_email() -> object:
     """Mail a fresh link that confirms your email address."""
     user = current_principal().user
-    auth_service.send_verification(user=user)
+    registration.send_verification(user=user)
     if wants_html():
         flash(f"We sent a new confirmation link to {user.email}.", "info")
         return see_other("auth.get_profile")

@@ -20,8 +20,9 @@ from blueprints.auth import SIGNED_IN_WITH_AUTH0, ask_for_second_factor, bp
 from blueprints.pages import render_page, same_site_path, see_other
 from blueprints.security import signed_in_session_id, start_browser_session
 from errors import AccountDisabled, AppError, InvalidToken, NotFound
-from services import auth0_service, auth_service
-from services.auth_service import MfaChallenge
+from services import auth0_service
+from services.auth import signin
+from services.auth.second_factor import MfaChallenge
 
 EXTENSION = "auth0_oauth"
 NEXT_KEY = "auth0_next"
@@ -88,7 +89,7 @@ def auth0_callback() -> ResponseReturnValue:
         claims = auth0_service.verify(
             token.get("id_token", ""), audience=current_app.config["CLIENT_ID"]
         )
-        principal = auth_service.login_auth0_browser(
+        principal = signin.login_auth0_browser(
             claims=claims, replaces_session_id=signed_in_session_id()
         )
     except auth0_service.NotLinked:

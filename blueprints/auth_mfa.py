@@ -27,8 +27,9 @@ from blueprints.security import (
 from errors import InvalidToken
 from schemas.mfa import MfaBrowserRequest, MfaCodeRequest, MfaEnrolment, RecoveryCodes
 from schemas.user import UserRead
-from services import audit_service, auth_service, mfa_service
-from services.auth_service import Principal
+from services import audit_service, mfa_service
+from services.auth import second_factor, signin
+from services.auth.authentication import BROWSER, Principal
 
 LOGIN_MFA_PAGE = "auth/login_mfa.html"
 SETUP_PAGE = "auth/mfa_setup.html"
@@ -88,8 +89,8 @@ def login_mfa(body: MfaBrowserRequest) -> object:
     token = session.get(MFA_PENDING_KEY)
     if not isinstance(token, str):
         raise InvalidToken(EXPIRED)
-    principal = auth_service.complete_browser_mfa(
-        mfa_token=token, code=body.code, replaces_session_id=signed_in_session_id()
+    principal = signin.complete_mfa_login(
+        mfa_token=token, code=body.code, kind=BROWSER, replaces_session_id=signed_in_session_id()
     )
     via_auth0 = session.get(MFA_PENDING_AUTH0_KEY) is True
     start_browser_session(principal)
@@ -105,7 +106,7 @@ def login_mfa(body: MfaBrowserRequest) -> object:
 @endpoint(response=MfaEnrolment, auth=True, errors=(401, 409, 503), tags=TAGS)
 def mfa_enroll() -> object:
     """Start turning on two-factor authentication: a new secret and its QR code."""
-    enrolment = auth_service.start_mfa_enrolment(principal=current_principal())
+    enrolment = second_factor.start_mfa_enrolment(principal=current_principal())
     if wants_html():
         return see_other("auth.mfa_setup_page")
     return enrolment
@@ -133,7 +134,7 @@ def mfa_setup_page() -> object:
 )
 def mfa_confirm(body: MfaCodeRequest) -> object:
     """Turn two-factor authentication on with a first code; shows the recovery codes once."""
-    codes = auth_service.confirm_mfa(principal=current_principal(), code=body.code)
+    codes = second_factor.confirm_mfa(principal=current_principal(), code=body.code)
     if wants_html():
         return render_page("auth/mfa_recovery_codes.html", recovery_codes=codes)
     return {"recovery_codes": codes}
@@ -151,7 +152,7 @@ def mfa_confirm(body: MfaCodeRequest) -> object:
 )
 def mfa_disable(body: MfaCodeRequest) -> object:
     """Turn two-factor authentication off with a code from the app or a recovery code."""
-    auth_service.disable_mfa(principal=current_principal(), code=body.code)
+    second_factor.disable_mfa(principal=current_principal(), code=body.code)
     if wants_html():
         flash("Two-factor authentication is off.", "info")
         return see_other("auth.get_profile")

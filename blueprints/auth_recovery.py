@@ -15,7 +15,7 @@ from envelope import success
 from errors import InvalidToken
 from schemas.auth import ForgotPasswordRequest, ResetPasswordRequest, VerifyEmailRequest
 from schemas.user import UserRead
-from services import auth_service
+from services.auth import registration
 
 RESET_SENT = "If the email belongs to an account, a reset link is on its way"
 
@@ -38,7 +38,7 @@ def forgot_password_page() -> ResponseReturnValue:
 )
 def forgot_password(body: ForgotPasswordRequest) -> ResponseReturnValue:
     """Mail a password-reset link; the answer is the same whether or not the email exists."""
-    auth_service.request_password_reset(email=body.email)
+    registration.request_password_reset(email=body.email)
     if wants_html():
         flash(f"{RESET_SENT}. Check your inbox.", "info")
         return see_other("auth.login_page")
@@ -52,7 +52,7 @@ def reset_password_page() -> ResponseReturnValue:
     token = request.args.get("token")
     if token and wants_html():
         try:
-            auth_service.check_reset_link(token=token)
+            registration.check_reset_link(token=token)
         except InvalidToken:
             return render_page("auth/reset_password.html", status=401, dead_link=True)
     return form_page("auth/reset_password.html", ResetPasswordRequest)
@@ -68,7 +68,7 @@ def reset_password_page() -> ResponseReturnValue:
 )
 def reset_password(body: ResetPasswordRequest) -> object:
     """Set a new password with the mailed token; every session of the account ends."""
-    auth_service.reset_password(token=body.token, password=body.password)
+    registration.reset_password(token=body.token, password=body.password)
     if SESSION_KEY in session:
         end_browser_session()
     if wants_html():
@@ -87,7 +87,7 @@ def reset_password(body: ResetPasswordRequest) -> object:
 )
 def verify_email(query: VerifyEmailRequest) -> object:
     """Where the mailed verification link leads: confirms the address."""
-    user = auth_service.verify_email(token=query.token)
+    user = registration.verify_email(token=query.token)
     if wants_html():
         return render_page("auth/verify_email.html", verified_user=user)
     return user

@@ -17,8 +17,8 @@ from flask_wtf.csrf import CSRFError
 from errors import AuthenticationRequired, Forbidden, InvalidToken
 from extensions import csrf, login_manager
 from models import User
-from services import auth_service
-from services.auth_service import Principal
+from services.auth import authentication
+from services.auth.authentication import Principal
 
 MAX_AUTHORIZATION_LENGTH = 8192
 SESSION_KEY = "_user_id"  # where Flask-Login keeps the id (here: the AuthSession id)
@@ -44,7 +44,7 @@ class BrowserUser(UserMixin):  # type: ignore[misc]
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def load_browser_session(session_id: str) -> BrowserUser | None:
     """Flask-Login's loader: the live session named by the cookie, or None (anonymous)."""
-    principal = auth_service.authenticate_browser_session(session_id)
+    principal = authentication.authenticate_browser_session(session_id)
     return None if principal is None else BrowserUser(principal)
 
 
@@ -80,7 +80,7 @@ def authenticate_request() -> Principal:
         return principal
     token = bearer_token()
     if token is not None:
-        principal = auth_service.authenticate_access_token(token)
+        principal = authentication.authenticate_access_token(token)
         g.auth_method = BEARER
     else:
         principal = session_principal() if cookie_accepted() else None

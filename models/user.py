@@ -25,7 +25,7 @@ def new_object_id() -> str:
 
 
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
-    """A person who can sign in. Emails are stored normalised (`schemas.common.normalize_email`:
+    """A person who can sign in. Emails are stored normalised (`domain.emails.normalize_email`:
     NFKC, trimmed, local part lower-cased, domain mapped by IDNA UTS #46)."""
 
     __tablename__ = "users"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -19,13 +17,13 @@ from pydantic import (
     field_validator,
 )
 
+from domain.emails import EMAIL_MAX_LENGTH, normalize_email
+from domain.passwords import MAX_LENGTH, MIN_LENGTH
 from envelope import iso_timestamp
 from models.base import MAX_ID
-from services.password_service import MAX_LENGTH, MIN_LENGTH
 
 T = TypeVar("T")
 
-EMAIL_MAX_LENGTH = 320
 NAME_MAX_LENGTH = 100
 # Pages of a list: the bound keeps the offset, (page - 1) * per_page, a number the database
 # takes (PostgreSQL refused larger ones with "integer out of range", a 500).
@@ -62,41 +60,6 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def normalize_email(value: str) -> str:
-    """The one form an address is stored and compared in, after checking its syntax (no DNS
-    lookup); ValueError when it is no address.
-
-    NFKC first, so compatibility forms (fullwidth letters and `@`, ligatures) read as their
-    plain letters; then the local part is lower-cased and the domain mapped by IDNA's UTS #46
-    (case-folded; Punycode `xn--` labels read as the Unicode they stand for). See decision 0080.
-    """
-    candidate = unicodedata.normalize("NFKC", value).strip()
-    if len(candidate) > EMAIL_MAX_LENGTH:
-        raise ValueError("Email is too long")
-    try:
-        # `test_environment` admits RFC 6761 `.test` domains (fuzzers and staging use them);
-        # other special-use names (.local, .localhost, .invalid) stay refused.
-        address = validate_email(candidate, check_deliverability=False, test_environment=True)
-    except EmailNotValidError as exc:
-        raise ValueError("Invalid email format") from exc
-    # Lower-casing can leave text NFKC would change again; normalising once more makes the
-    # result a fixed point (normalising a stored email gives it back unchanged).
-    local_part = unicodedata.normalize("NFKC", address.local_part.lower())
-    normal = f"{local_part}@{address.domain}"
-    if len(normal) > EMAIL_MAX_LENGTH:
-        raise ValueError("Email is too long")
-    return normal
-
-
-def email_key(value: str) -> str:
-    """`value` as `normalize_email` stores it, or, when it is no address, folded the same way
-    as far as it goes: a key (rate limits) that every spelling of one account shares."""
-    try:
-        return normalize_email(value)
-    except ValueError:
-        return unicodedata.normalize("NFKC", value).strip().lower()
-
-
 def _strip_name(value: str) -> str:
     stripped = value.strip()
     if not 1 <= len(stripped) <= NAME_MAX_LENGTH:
@@ -128,8 +91,8 @@ Name = Annotated[
 # A password being checked (login, current password): any length the old service allowed; the
 # bound only refuses megabyte strings before hashing.
 Password = Annotated[str, Field(min_length=1, max_length=1024, pattern=NO_NUL)]
-# A password being set. The rules are enforced by password_service.check_password (one source
-# of truth, with its own messages); the schema documents the length bounds for clients.
+# A password being set. The rules are enforced by domain.passwords (one source of truth, with
+# its own messages); the schema documents the length bounds for clients.
 NewPassword = Annotated[
     str,
     Field(

@@ -17,8 +17,9 @@ from pydantic import (
 )
 from pydantic import ValidationError as PydanticValidationError
 
-from schemas.common import NAME_MAX_LENGTH, ResponseModel, normalize_email
-from services import password_service
+from domain import passwords
+from domain.emails import normalize_email
+from schemas.common import NAME_MAX_LENGTH, ResponseModel
 
 OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
 ROLES = ("user", "admin")
@@ -64,9 +65,7 @@ def _email(value: str) -> str:
 
 
 def _password(value: str) -> str:
-    problems = password_service.password_problems_under(
-        value, policy=password_service.legacy_api_policy()
-    )
+    problems = passwords.password_problems_under(value, policy=passwords.legacy_api_policy())
     if problems:
         raise ValueError(", ".join(problems))
     return value

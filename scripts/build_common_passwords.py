@@ -1,4 +1,4 @@
-"""Rebuild services/data/common-passwords.txt.gz from SecLists' frequency-ordered password list.
+"""Rebuild domain/data/common-passwords.txt.gz from SecLists' frequency-ordered password list.
 
 Usage: python scripts/build_common_passwords.py SOURCE [OUTPUT]
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 TOP_COUNT = 100_000
 MIN_LENGTH, MAX_LENGTH = 12, 128
-DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "services/data/common-passwords.txt.gz"
+DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "domain/data/common-passwords.txt.gz"
 
 
 def select_passwords(lines: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ keys (docs/decisions/0108-jwks-on-pyjwkclient.md). Only RS256 is accepted; `iss`
 A subject (`sub`) is linked to one local user (`users.auth0_sub`). On first sight of a subject
 whose `email` is verified, a live account with that email is linked; when there is none, one is
 created with the `user` role if `AUTH0_AUTO_PROVISION` is on. Whether the tenant checked a second
-factor is read from `amr` (`mfa_performed`); auth_service decides what that means for a user with
+factor is read from `amr` (`mfa_performed`); services.auth.signin decides what that means for a user with
 2FA on here (docs/decisions/0090-auth0-and-the-local-second-factor.md).
 """
 
@@ -26,9 +26,9 @@ import jwt
 from flask import Flask, current_app, url_for
 from sqlalchemy import select
 
+from domain.emails import normalize_email
 from errors import AccountDisabled, InvalidToken, ServiceUnavailable
 from models import Role, User, UserMfa, db, utcnow
-from schemas.common import normalize_email
 from services import mfa_service
 from services.base_service import read_only, unit_of_work
 

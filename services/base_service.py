@@ -1,11 +1,14 @@
-"""The unit of work every service uses (one commit at the end, rollback on any failure), and the
-plumbing of single-statement reads: their autocommit connection and the columns they select."""
+"""How services reach the database: `unit_of_work` for every write, `read_only` for single reads,
+and the columns single-statement reads select (`read_columns`).
+
+A public service function that writes opens one `with unit_of_work():` block around its work and
+commits once, when the block ends; helpers never commit (docs/decisions/0112-one-unit-of-work.md).
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -55,17 +58,6 @@ def unit_of_work(
         raise
     finally:
         session.info["unit_of_work_depth"] = 0
-
-
-def transactional(func: Callable[P, R]) -> Callable[P, R]:
-    """Run a public service function inside one unit of work."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with unit_of_work():
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Table, Text, func, select, type_coerce
 
 from models import db
 from models.encrypted import EncryptedText, EncryptionUnavailable, field_cipher, rotate
+from services.base_service import unit_of_work
 
 DEFAULT_BATCH_SIZE = 500
 DEFAULT_CHECK_SAMPLE = 100
@@ -92,13 +93,13 @@ def rotate_all(
     for item in encrypted_columns():
         count = 0
         for batch in _batches(item, batch_size):
-            for key, ciphertext in batch:
-                db.session.execute(
-                    item.table.update()
-                    .where(_primary_key(item) == key)
-                    .values({item.column.name: type_coerce(rotate(ciphertext), Text)})
-                )
-            db.session.commit()
+            with unit_of_work():
+                for key, ciphertext in batch:
+                    db.session.execute(
+                        item.table.update()
+                        .where(_primary_key(item) == key)
+                        .values({item.column.name: type_coerce(rotate(ciphertext), Text)})
+                    )
             count += len(batch)
             if on_batch is not None:
                 on_batch(item.name, count)

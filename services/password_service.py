@@ -1,23 +1,19 @@
-"""Password hashing and the password policy: the one place that knows how passwords are handled.
+"""Password hashing and checking: the one place that hashes and verifies passwords.
 
 New hashes are argon2id, with the cost taken from the Flask config (`ARGON2_*`) when an app
 context exists, else RFC 9106's low-memory profile. bcrypt hashes imported from the old Node.js
 service still verify; `needs_rehash` tells the caller to replace them (and argon2 hashes of an
-older cost) at the next successful login. `check_password` is the single source of truth for the
-`/api/v1` password rules; `legacy_password_problems` reproduces the old service's rule for `/v1`.
+older cost) at the next successful login. `check_password` enforces the rules of
+`domain/passwords.py` (this backend's, or the old service's for `/v1`) as a VALIDATION_ERROR.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import gzip
-import re
 import threading
 import unicodedata
 from collections.abc import Iterator
-from enum import StrEnum
-from pathlib import Path
 from typing import NamedTuple
 
 import bcrypt
@@ -25,33 +21,20 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app, has_app_context
 
+from domain import passwords
 from errors import ValidationError, WrongCurrentPassword
 
 DEFAULT_TIME_COST = 3
 DEFAULT_MEMORY_COST = 64 * 1024  # KiB
 DEFAULT_PARALLELISM = 4
 
-MIN_LENGTH = 12
-MAX_LENGTH = 128
-LEGACY_MIN_LENGTH = 8
-
 ARGON2ID_PREFIX = "$argon2id$"
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
 # bcrypt (and Node's bcrypt/bcryptjs) read only the first 72 bytes; pyca/bcrypt refuses more.
 BCRYPT_MAX_BYTES = 72
 
-COMMON_PASSWORDS_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt.gz"
 
 _DUMMY_PASSWORD = "not a real password: only spends the time a real verification takes"  # noqa: S105
-_LETTER = re.compile(r"[A-Za-z]")
-_DIGIT = re.compile(r"[0-9]")
-
-
-class PasswordPolicy(StrEnum):
-    """Which rule a new password must pass: this backend's, or the old service's (`/v1`)."""
-
-    CURRENT = "current"
-    LEGACY = "legacy"
 
 
 class Argon2Parameters(NamedTuple):
@@ -179,71 +162,14 @@ def needs_rehash(password_hash: str) -> bool:
         return True
 
 
-@functools.cache
-def common_passwords() -> frozenset[str]:
-    """The offline list of common / breached passwords (lower-cased), loaded once per process."""
-    with gzip.open(COMMON_PASSWORDS_FILE, "rt", encoding="utf-8") as lines:
-        return frozenset(line.rstrip("\n") for line in lines if line.strip())
-
-
-def _comparable(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().lower()
-
-
-def is_common_password(password: str) -> bool:
-    """True when `password` is on the common-password list, ignoring case and outer spaces."""
-    return _comparable(password) in common_passwords()
-
-
-def password_problems(password: str, *, email: str | None = None) -> list[str]:
-    """Every way `password` breaks the policy (empty when it is acceptable)."""
-    problems: list[str] = []
-    length = len(password)  # code points, as the contract counts
-    if length < MIN_LENGTH:
-        problems.append(f"Password must be at least {MIN_LENGTH} characters")
-    elif length > MAX_LENGTH:
-        problems.append(f"Password must be at most {MAX_LENGTH} characters")
-    if is_common_password(password):
-        problems.append("Password is too common")
-    if email and email.strip() and _comparable(password) == _comparable(email):
-        problems.append("Password must not be the same as the email")
-    return problems
-
-
 def check_password(
     password: str,
     *,
     email: str | None = None,
     field: str = "password",
-    policy: PasswordPolicy = PasswordPolicy.CURRENT,
+    policy: passwords.PasswordPolicy = passwords.PasswordPolicy.CURRENT,
 ) -> None:
     """Raise `ValidationError` listing every problem of `password` under `policy`."""
-    problems = password_problems_under(password, email=email, policy=policy)
+    problems = passwords.password_problems_under(password, email=email, policy=policy)
     if problems:
         raise ValidationError([{"field": field, "error": problem} for problem in problems])
-
-
-def password_problems_under(
-    password: str, *, email: str | None = None, policy: PasswordPolicy = PasswordPolicy.CURRENT
-) -> list[str]:
-    """Every way `password` breaks `policy`: this backend's rules, or the old service's."""
-    if policy is PasswordPolicy.LEGACY:
-        return legacy_password_problems(password)
-    return password_problems(password, email=email)
-
-
-def legacy_api_policy() -> PasswordPolicy:
-    """The policy `/v1` applies: the old rule, unless `LEGACY_STRICT_PASSWORD_POLICY` is on."""
-    if current_app.config.get("LEGACY_STRICT_PASSWORD_POLICY", False):
-        return PasswordPolicy.CURRENT
-    return PasswordPolicy.LEGACY
-
-
-def legacy_password_problems(password: str) -> list[str]:
-    """The old Node.js service's rule (at least 8, one letter, one digit), in its own words."""
-    # JavaScript counts UTF-16 code units and stops at the first failing rule; so do we.
-    if len(password.encode("utf-16-le", "surrogatepass")) // 2 < LEGACY_MIN_LENGTH:
-        return [f"password must be at least {LEGACY_MIN_LENGTH} characters"]
-    if not (_LETTER.search(password) and _DIGIT.search(password)):
-        return ["password must contain at least 1 letter and 1 number"]
-    return []

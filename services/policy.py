@@ -12,7 +12,7 @@ ADMIN_ONLY_FIELDS = frozenset({"role", "is_active"})
 
 
 class Actor(Protocol):
-    """Whoever acts: a signed-in caller (`auth_service.Principal`) or a `User` row."""
+    """Whoever acts: a signed-in caller (`authentication.Principal`) or a `User` row."""
 
     @property
     def id(self) -> int: ...

@@ -111,7 +111,7 @@ def decode_access_token(token: str) -> AccessClaims:
     A token that passed is remembered by its exact text (with the key, audience and issuer it
     passed under) until it expires: clients send the same token for minutes, and PyJWT's checks
     cost ~80 µs a request where a lookup costs ~1 µs. Expiry is checked again on every use;
-    revocation is the caller's check (`auth_service`), never cached here.
+    revocation is the caller's check (`services.auth.authentication`), never cached here.
     """
     config = current_app.config
     try:

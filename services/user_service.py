@@ -23,13 +23,13 @@ from sqlalchemy import (
     select,
 )
 
+from domain.passwords import PasswordPolicy
 from errors import EmailTaken, NotFound, ValidationError
 from models import Role, User, db
 from schemas.user import UserCreate, UserListQuery, UserRead, UserUpdate
 from schemas.v1_compat import LegacyUser
 from services import audit_service, cache_service, password_service, policy, session_service
-from services.base_service import read_columns, read_only, transactional
-from services.password_service import PasswordPolicy
+from services.base_service import read_columns, read_only, unit_of_work
 from services.policy import Actor
 
 EMAIL_TAKEN = EmailTaken.default_message
@@ -257,10 +257,10 @@ def create(
 ) -> User:
     """An administrator creates a user."""
     policy.ensure_admin(actor)
-    return _create(data, password_policy)
+    with unit_of_work():
+        return _create(data, password_policy)
 
 
-@transactional
 def _create(data: UserCreate, password_policy: PasswordPolicy) -> User:
     return add_user(
         email=data.email,
@@ -309,12 +309,12 @@ def update(
     """Change a user's fields as `actor` may (see `policy`)."""
     sent = changes.model_fields_set - {"current_password"}
     policy.ensure_can_update(actor, user_id, sent)
-    return _update(
-        actor=actor, user_id=user_id, changes=changes, session_id=session_id, rules=rules
-    )
+    with unit_of_work():
+        return _update(
+            actor=actor, user_id=user_id, changes=changes, session_id=session_id, rules=rules
+        )
 
 
-@transactional
 def _update(
     *, actor: Actor, user_id: int, changes: UserUpdate, session_id: str | None, rules: UpdateRules
 ) -> User:
@@ -383,10 +383,10 @@ def delete(*, actor: Actor, user_id: int, allow_self_delete: bool = False) -> No
     """An administrator (or, with `allow_self_delete`, the user themself) soft-deletes a user;
     the row stays, its sessions end."""
     policy.ensure_can_delete(actor, user_id, allow_self_delete=allow_self_delete)
-    _delete(actor=actor, user_id=user_id)
+    with unit_of_work():
+        _delete(actor=actor, user_id=user_id)
 
 
-@transactional
 def _delete(*, actor: Actor, user_id: int) -> None:
     target, admins = lock_for_admin_check(user_id)
     policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)

@@ -16,6 +16,7 @@ from blueprints.v1_compat.common import (
     tokens_json,
     user_json,
 )
+from domain import passwords
 from errors import InvalidToken
 from schemas.v1_compat import (
     ForgotPasswordBody,
@@ -25,8 +26,9 @@ from schemas.v1_compat import (
     RegisterBody,
     TokenQuery,
 )
-from services import auth_service, password_service
-from services.auth_service import MfaChallenge
+from services.auth import registration, signin
+from services.auth.authentication import API
+from services.auth.second_factor import MfaChallenge
 
 
 @bp.post("/auth/register")
@@ -36,11 +38,12 @@ def register() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(RegisterBody, request_body())
     given.check()
-    tokens = auth_service.register_and_sign_in(
+    tokens = registration.register(
         email=body.email,
         password=body.password,
         name=body.name,
-        password_policy=password_service.legacy_api_policy(),
+        password_policy=passwords.legacy_api_policy(),
+        sign_in=API,
     )
     return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)}), 201
 
@@ -52,7 +55,7 @@ def login() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(LoginBody, request_body())
     given.check()
-    tokens = auth_service.login(email=body.email, password=body.password)
+    tokens = signin.login(email=body.email, password=body.password)
     if isinstance(tokens, MfaChallenge):
         # The old contract has no second step; never let it skip the second factor.
         message = "Two-factor authentication is on for this account: sign in through /api/v1"
@@ -66,7 +69,7 @@ def logout() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(RefreshTokenBody, request_body())
     given.check()
-    auth_service.logout_refresh_token(refresh_token=body.refresh_token)
+    signin.logout_refresh_token(refresh_token=body.refresh_token)
     return no_content()
 
 
@@ -77,7 +80,7 @@ def refresh_tokens() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(RefreshTokenBody, request_body())
     given.check()
-    return jsonify(tokens_json(auth_service.refresh(refresh_token=body.refresh_token)))
+    return jsonify(tokens_json(signin.refresh(refresh_token=body.refresh_token)))
 
 
 @bp.post("/auth/forgot-password")
@@ -88,7 +91,7 @@ def forgot_password() -> ResponseReturnValue:
     given = RequestInput()
     body = given.model(ForgotPasswordBody, request_body())
     given.check()
-    auth_service.request_password_reset(email=body.email)
+    registration.request_password_reset(email=body.email)
     return no_content()
 
 
@@ -100,10 +103,10 @@ def reset_password() -> ResponseReturnValue:
     body = given.model(PasswordBody, request_body())
     given.check()
     try:
-        auth_service.reset_password(
+        registration.reset_password(
             token=query.token,
             password=body.password,
-            password_policy=password_service.legacy_api_policy(),
+            password_policy=passwords.legacy_api_policy(),
         )
     except InvalidToken:
         raise InvalidToken("Password reset failed") from None
@@ -114,7 +117,7 @@ def reset_password() -> ResponseReturnValue:
 def send_verification_email() -> ResponseReturnValue:
     """Mail a verification link to the caller."""
     principal = authenticate()
-    auth_service.send_verification(user=principal.user)
+    registration.send_verification(user=principal.user)
     return no_content()
 
 
@@ -125,7 +128,7 @@ def verify_email() -> ResponseReturnValue:
     query = given.model(TokenQuery, query_arguments())
     given.check()
     try:
-        auth_service.verify_email(token=query.token)
+        registration.verify_email(token=query.token)
     except InvalidToken:
         raise InvalidToken("Email verification failed") from None
     return no_content()

@@ -27,8 +27,9 @@ from errors import (
 )
 from models import utcnow
 from schemas.v1_compat import OBJECT_ID, LegacyUser, joi_messages
-from services import auth_service, policy, token_service, user_service
-from services.auth_service import Principal
+from services import policy, token_service, user_service
+from services.auth import authentication
+from services.auth.authentication import Principal
 from services.session_service import IssuedTokens
 
 bp = Blueprint("v1_compat", __name__, url_prefix="/v1")
@@ -121,7 +122,7 @@ def authenticate() -> Principal:
     token = bearer_token()
     if token is None:
         raise AuthenticationRequired()
-    principal = auth_service.authenticate_v1_token(token)
+    principal = authentication.authenticate_v1_token(token)
     g.principal, g.user_id, g.auth_method = principal, principal.id, BEARER
     return principal
 

@@ -15,9 +15,10 @@ from blueprints.v1_compat.common import (
     user_id_from_path,
     user_json,
 )
+from domain import passwords
 from schemas.user import UserCreate, UserListQuery, UserUpdate
 from schemas.v1_compat import CreateUserBody, ListUsersQuery, UpdateUserBody
-from services import password_service, user_service
+from services import user_service
 from services.user_service import UpdateRules
 
 
@@ -31,7 +32,7 @@ def create_user() -> ResponseReturnValue:
     user = user_service.create(
         actor=actor,
         data=UserCreate.model_validate(body.model_dump()),
-        password_policy=password_service.legacy_api_policy(),
+        password_policy=passwords.legacy_api_policy(),
     )
     return jsonify(user_json(user)), 201
 
@@ -84,9 +85,7 @@ def update_user(user_id: str) -> ResponseReturnValue:
         user_id=target_id,
         changes=UserUpdate.model_validate(body.model_dump(exclude_unset=True)),
         session_id=actor.session_id,
-        rules=UpdateRules(
-            password_policy=password_service.legacy_api_policy(), confirm_own_changes=False
-        ),
+        rules=UpdateRules(password_policy=passwords.legacy_api_policy(), confirm_own_changes=False),
     )
     return jsonify(user_json(user))
 

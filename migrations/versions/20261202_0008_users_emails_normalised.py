@@ -1,6 +1,6 @@
 """users emails normalised
 
-Existing emails are rewritten into the form `schemas.common.normalize_email` now gives them
+Existing emails are rewritten into the form `domain.emails.normalize_email` now gives them
 (NFKC, local part lower-cased, domain mapped by IDNA UTS #46; decision 0080), so that
 `admin@ａｃｃｅｐｔａｎｃｅ.example` and `admin@acceptance.example` are one account.
 
@@ -24,7 +24,7 @@ from alembic import op
 import sqlalchemy as sa
 
 import models.base
-from schemas.common import normalize_email
+from domain.emails import normalize_email
 
 
 # revision identifiers, used by Alembic.

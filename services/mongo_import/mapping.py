@@ -18,8 +18,8 @@ from typing import Any
 
 from bson import ObjectId
 
+from domain.emails import normalize_email
 from models import Role
-from schemas.common import normalize_email
 from services.mongo_import.documents import from_stored, same_value, to_stored
 from services.password_service import ARGON2ID_PREFIX, BCRYPT_PREFIXES
 

@@ -3,7 +3,7 @@
 The old service stored each token (a JWT) in clear; we keep only its SHA-256, linked to the user
 through an `AuthSession` of kind `legacy`, with its original expiry, so the token can be presented
 once (`POST /api/v1/auth/refresh`, or `/v1/auth/refresh-tokens`) and is rotated then, if it
-still verifies as the old service's JWT (`auth_service.refresh`).
+still verifies as the old service's JWT (`services.auth.signin.refresh`).
 Expired, blacklisted, password-reset and email-verification tokens are skipped and counted.
 """
 

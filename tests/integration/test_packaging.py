@@ -45,7 +45,7 @@ def test_pip_install_serves_the_app_from_site_packages(tmp_path: Path) -> None:
         "app.py",
         "config.py",
         "blueprints/v1_compat/users.py",
-        "services/data/common-passwords.txt.gz",
+        "domain/data/common-passwords.txt.gz",
         "templates/auth/login.html",
         "templates/emails/reset_password.txt",
         "static/css/app.css",

@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, text
 
 from models import AuthSession, RefreshToken, User, db
-from services import auth_service, user_service
+from services import user_service
+from services.auth import authentication
 
 pytestmark = [pytest.mark.integration, pytest.mark.postgres_only]
 
@@ -28,7 +29,7 @@ _, BY_NAME_DESC = user_service.list_statements(
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
     "user by email": select(User).where(User.email == "a@example.com", User.deleted_at.is_(None)),
-    "token check": auth_service.CALLER_ROLE.params(session_id="abc", user_id=5),
+    "token check": authentication.CALLER_ROLE.params(session_id="abc", user_id=5),
     "list page": LIST_PAGE.params(PAGE),
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),

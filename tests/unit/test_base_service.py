@@ -4,7 +4,7 @@ import pytest
 
 from errors import Conflict
 from models import User, db
-from services.base_service import read_only, reads_engine, transactional, unit_of_work
+from services.base_service import read_only, reads_engine, unit_of_work
 
 pytestmark = pytest.mark.unit
 
@@ -44,9 +44,9 @@ def test_integrity_error_becomes_conflict_and_rolls_back(app):
 
 
 def test_nested_units_join_the_outer_one(app):
-    @transactional
     def add(email):
-        db.session.add(User(email=email, name=email))
+        with unit_of_work() as session:
+            session.add(User(email=email, name=email))
 
     with app.app_context():
         with pytest.raises(RuntimeError), unit_of_work():
@@ -82,3 +82,21 @@ def test_postgresql_reads_have_a_pool_of_their_own(app):
             pytest.skip("SQLite reads share the main engine")
         assert reads_engine() is db.engines["reads"]
         assert reads_engine().pool is not db.engine.pool
+
+
+def test_only_the_unit_of_work_commits():
+    """Decision 0112: services write through `unit_of_work`, never a commit of their own."""
+    import ast
+    from pathlib import Path
+
+    services = Path(__file__).resolve().parents[2] / "services"
+    commits = [
+        f"{path.relative_to(services)}:{node.lineno}"
+        for path in sorted(services.rglob("*.py"))
+        if path.name != "base_service.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "commit"
+    ]
+    assert commits == []

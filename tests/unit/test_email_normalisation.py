@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas.common import email_key, normalize_email
+from domain.emails import email_key, normalize_email
 from tests.factories import fullwidth
 
 pytestmark = pytest.mark.unit
