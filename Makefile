@@ -46,8 +46,14 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-dev.txt && touch $@ $(VENV)/.runtime-installed
 
 # Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`.
-bench: $(VENV)/.perf-installed
+# Needs wrk and Node.js on the machine (the Express reference's packages come from `npm ci`).
+bench: $(VENV)/.perf-installed tests/performance/reference/express/node_modules
+	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (or brew install wrk)" >&2; exit 1; }
 	$(BIN)/python tests/performance/bench.py
+
+tests/performance/reference/express/node_modules: tests/performance/reference/express/package-lock.json
+	@command -v npm >/dev/null || { echo "make bench needs Node.js and npm for the Express reference" >&2; exit 1; }
+	cd tests/performance/reference/express && npm ci --no-audit --no-fund && touch node_modules
 
 bench-micro: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q

@@ -10,7 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,31 +21,9 @@ WORKERS = os.cpu_count() or 2
 # (PASSWORD_HASH_CONCURRENCY=2).
 THREADS = 4
 
-# Server command lines (module path last). The production recommendation is in docs/performance.md.
-# gunicorn also reads the project's gunicorn.conf.py (the production file); its worker recycling
-# (max_requests=1000) would restart each worker every second or so at these rates, so it is off.
-GUNICORN = ["gunicorn", "-w", str(WORKERS), "--backlog", "2048", "--max-requests", "0"]
+# granian as the app's alternative server and the references' server (module path last). The
+# server the container ships is read from the Dockerfile by bench.py.
 SERVERS: dict[str, list[str]] = {
-    "gunicorn-sync": [*GUNICORN, "-k", "sync"],
-    "gunicorn-gthread": [
-        *GUNICORN,
-        "-k",
-        "gthread",
-        "--threads",
-        str(THREADS),
-        "--keep-alive",
-        "5",
-    ],
-    # Measured, not recommended: needs gevent (requirements-perf.txt only).
-    "gunicorn-gevent": [
-        *GUNICORN,
-        "-k",
-        "gevent",
-        "--worker-connections",
-        "1000",
-        "--keep-alive",
-        "5",
-    ],
     "granian": [
         "granian",
         "--interface",
@@ -71,15 +49,18 @@ class Result:
     p99: float = 0.0
     errors: int = 0
     rss_mib: float = 0.0
+    output: str = field(default="", repr=False)
 
 
-def command(server: str, module: str, port: int, bin_dir: Path) -> list[str]:
-    """The command line serving WSGI `module` (e.g. `app:application`) on `port`."""
+def command(
+    server: str, module: str, port: int, bin_dir: Path, *, factory: bool = False
+) -> list[str]:
+    """The command line serving WSGI `module` (e.g. `app:application`) on `port`; with
+    `factory`, `module` names a function that builds the WSGI callable."""
     base = SERVERS[server]
     executable = str(bin_dir / base[0])
-    if server == "granian":
-        return [executable, *base[1:], "--host", "127.0.0.1", "--port", str(port), module]
-    return [executable, *base[1:], "-b", f"127.0.0.1:{port}", module]
+    options = ["--factory"] if factory else []
+    return [executable, *base[1:], *options, "--host", "127.0.0.1", "--port", str(port), module]
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
@@ -92,6 +73,17 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 3
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"server at {url} did not start") from None
             time.sleep(0.2)
+
+
+def settle(url: str, timeout: float = 60) -> None:
+    """Wait until the server answers /health within a second: the backlog is served."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=1):  # noqa: S310 - loopback
+                return
+        except OSError:
+            time.sleep(0.5)
 
 
 @contextmanager
@@ -122,17 +114,17 @@ def descendants(pid: int) -> list[int]:
     return children
 
 
-def worker_rss_mib(pid: int) -> float:
-    """The largest resident set among the server's processes (its workers), in MiB."""
-    largest = 0
+def rss_mib(pid: int) -> float:
+    """The resident sets of all the server's processes (master and workers) added up, in MiB."""
+    total = 0
     for proc in [pid, *descendants(pid)]:
         try:
             status = Path(f"/proc/{proc}/status").read_text()
         except OSError:
             continue
         if match := re.search(r"VmRSS:\s+(\d+) kB", status):
-            largest = max(largest, int(match.group(1)))
-    return largest / 1024
+            total += int(match.group(1))
+    return total / 1024
 
 
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}
@@ -145,7 +137,7 @@ def _ms(text: str) -> float:
 
 def parse_wrk(output: str) -> Result:
     """Requests, rate, latency percentiles and errors from `wrk --latency` output."""
-    result = Result()
+    result = Result(output=output)
     percentiles = dict(re.findall(r"^\s+(50|90|99)%\s+(\S+)", output, re.MULTILINE))
     result.p50, result.p90, result.p99 = (
         _ms(percentiles.get(p, "0ms")) for p in ("50", "90", "99")
