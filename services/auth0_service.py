@@ -10,8 +10,8 @@ keys (docs/decisions/0108-jwks-on-pyjwkclient.md). Only RS256 is accepted; `iss`
 A subject (`sub`) is linked to one local user (`users.auth0_sub`). On first sight of a subject
 whose `email` is verified, a live account with that email is linked; when there is none, one is
 created with the `user` role if `AUTH0_AUTO_PROVISION` is on. Whether the tenant checked a second
-factor is read from `amr` (`mfa_performed`); services.auth.signin decides what that means for a user with
-2FA on here (docs/decisions/0090-auth0-and-the-local-second-factor.md).
+factor is read from `amr` (`mfa_performed`); services.auth.signin decides what that means for a
+user with 2FA on here (docs/decisions/0090-auth0-and-the-local-second-factor.md).
 """
 
 from __future__ import annotations
