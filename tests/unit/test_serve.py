@@ -1,5 +1,7 @@
 """serve.py, the image's command: granian's settings with the service's defaults."""
 
+import tempfile
+
 import pytest
 
 from serve import defaults, prepare_metrics_dir, server_environment
@@ -25,7 +27,7 @@ def test_no_healthy_worker_is_recycled_and_a_dead_one_is_replaced():
     assert env["GRANIAN_BACKLOG"] == "2048"
 
 
-def test_the_metrics_directory_loses_only_an_earlier_runs_metric_files(tmp_path):
+def test_the_metrics_directory_loses_only_an_earlier_runs_metric_files(tmp_path, monkeypatch):
     directory = tmp_path / "prometheus"
     directory.mkdir()
     (directory / "counter_123.db").write_bytes(b"old")
@@ -33,6 +35,7 @@ def test_the_metrics_directory_loses_only_an_earlier_runs_metric_files(tmp_path)
     env = {"PROMETHEUS_MULTIPROC_DIR": str(directory)}
     assert prepare_metrics_dir(env) == directory
     assert sorted(path.name for path in directory.iterdir()) == ["notes.txt"]
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     named: dict[str, str] = {}
-    assert prepare_metrics_dir(named).is_dir()
-    assert named["PROMETHEUS_MULTIPROC_DIR"]
+    assert prepare_metrics_dir(named).parent == tmp_path
+    assert named["PROMETHEUS_MULTIPROC_DIR"].startswith(str(tmp_path / "prometheus-"))
