@@ -223,7 +223,12 @@ def test_kubernetes_probes_send_a_host_production_trusts(database):
         for path in (ROOT / "deploy" / "k8s").glob("*.yaml")
     }
     container = manifests["deployment"]["spec"]["template"]["spec"]["containers"][0]
-    settings = {**secrets_env(), **manifests["configmap"]["data"], "DATABASE_URL": database.url}
+    settings = {
+        **secrets_env(),
+        **manifests["configmap"]["data"],
+        "DATABASE_URL": database.url,
+        "REDIS_URL": "redis://127.0.0.1:6379/5",  # from the Secret, like DATABASE_URL
+    }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
             patch.setenv(name, str(value))
