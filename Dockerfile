@@ -1,5 +1,7 @@
 # syntax=docker/dockerfile:1
-# Production image: gunicorn behind gunicorn.conf.py, migrations applied by the entrypoint.
+# Production image: granian through serve.py (its settings: GRANIAN_* variables, defaults in
+# serve.py), migrations applied by the entrypoint. gunicorn stays installed as the alternative:
+# run the image with `gunicorn --config gunicorn.conf.py app:application` as its command.
 FROM python:3.13-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -39,4 +41,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ.get('PORT', '8000') + '/health', timeout=4)"]
 
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
-CMD ["gunicorn", "--config", "gunicorn.conf.py", "app:application"]
+CMD ["python", "serve.py"]

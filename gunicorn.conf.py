@@ -2,6 +2,9 @@
 
     gunicorn --config gunicorn.conf.py app:application
 
+The image runs granian (serve.py, docs/decisions/0040-server-granian.md); gunicorn is the
+supported alternative, tested like it (tests/integration/test_servers.py).
+
 Every setting reads `GUNICORN_<NAME>` (e.g. `GUNICORN_WORKERS=8`); `PORT` alone changes the port
 of the default bind. `user`/`group` are applied only when set, so the file runs where no
 `flaskuser` account exists (the container already runs as a non-root user). On SIGTERM the master
@@ -48,9 +51,11 @@ timeout = _int("TIMEOUT", 30)
 graceful_timeout = _int("GRACEFUL_TIMEOUT", 30)
 keepalive = _int("KEEPALIVE", 5)
 
-# Request handling
-max_requests = _int("MAX_REQUESTS", 1000)
-max_requests_jitter = _int("MAX_REQUESTS_JITTER", 100)
+# Request handling. No recycling of healthy workers by default (0): restarting one every 1,000
+# requests cost about a restart a second under load (issue 18). Set GUNICORN_MAX_REQUESTS only
+# against a memory leak.
+max_requests = _int("MAX_REQUESTS", 0)
+max_requests_jitter = _int("MAX_REQUESTS_JITTER", 0)
 preload_app = _bool("PRELOAD_APP", True)
 
 # Logging: the application writes one JSON access line per request itself, so gunicorn's own

@@ -1,8 +1,9 @@
 """Prometheus metrics: requests by route template, latency, in-flight requests, pool usage.
 
-Under gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set by gunicorn.conf.py before the app is imported)
-switches prometheus_client to its multiprocess mode: each worker writes its values to files
-there and `/metrics`, served by any worker, adds them up across all of them.
+Under granian (serve.py) or gunicorn, `PROMETHEUS_MULTIPROC_DIR` (set by serve.py or
+gunicorn.conf.py before the app is imported) switches prometheus_client to its multiprocess mode:
+each worker writes its values to files there and `/metrics`, served by any worker, adds them up
+across all of them, without the live gauges of workers that have died.
 """
 
 from __future__ import annotations
@@ -61,9 +62,30 @@ def route_label() -> str:
     return request.url_rule.rule if request.url_rule is not None else UNMATCHED_ROUTE
 
 
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process took the number
+        return True
+    return True
+
+
+def forget_dead_workers(directory: Path) -> None:
+    """Drop the live gauges (in-flight requests, pool connections) of worker processes that no
+    longer exist: granian, unlike gunicorn's child_exit hook, tells the app nothing when a worker
+    dies or is killed. Counters and histograms of dead workers stay in the sums, as they should."""
+    pids = {int(path.stem.rpartition("_")[2]) for path in directory.glob("gauge_live*_*.db")}
+    for pid in pids:
+        if not process_alive(pid):
+            multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+
+
 def exposition() -> bytes:
     """The text exposition: this process's registry, or every worker's files in multiprocess."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        forget_dead_workers(Path(directory))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

@@ -81,29 +81,31 @@ Server = tuple[subprocess.Popen[bytes], int]
 
 
 @contextlib.contextmanager
-def gunicorn_servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
-    """A starter of gunicorn servers (gunicorn.conf.py, tests.wsgi_slow app, free port, testing
-    config on a SQLite file unless `TEST_DATABASE_URL` is given); all stopped afterwards."""
+def wsgi_servers(
+    tmp_path: Path, command: list[str], bind: Callable[[int], dict[str, str]]
+) -> Iterator[Callable[..., Server]]:
+    """A starter of servers running `command` + the tests.wsgi_slow app on a free port (`bind`
+    gives the variables that choose it), testing config on a SQLite file unless
+    `TEST_DATABASE_URL` is given; all stopped afterwards."""
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(**settings: str) -> Server:
         port = free_port()
         defaults = {
             "FLASK_CONFIG": "testing",
-            "TEST_DATABASE_URL": f"sqlite:///{tmp_path / 'gunicorn.db'}",
+            "TEST_DATABASE_URL": f"sqlite:///{tmp_path / 'server.db'}",
             "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "prometheus"),
             "SLOW_MARKER_DIR": str(tmp_path / "markers"),
-            "GUNICORN_BIND": f"127.0.0.1:{port}",
+            **bind(port),
         }
         env = subprocess_env(**(defaults | settings))
         (tmp_path / "markers").mkdir(exist_ok=True)
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"]
-        with (tmp_path / "gunicorn.err").open("ab") as errors:
+        with (tmp_path / "server.err").open("ab") as errors:
             process = subprocess.Popen(
                 [*command, "tests.wsgi_slow:application"],
                 cwd=ROOT,
                 env=env,
-                stdout=subprocess.DEVNULL,
+                stdout=errors,
                 stderr=errors,
             )
         processes.append(process)
@@ -115,3 +117,21 @@ def gunicorn_servers(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     finally:
         for process in processes:
             stop_process(process)
+
+
+def gunicorn_servers(tmp_path: Path) -> contextlib.AbstractContextManager[Callable[..., Server]]:
+    """gunicorn with the production gunicorn.conf.py (see wsgi_servers)."""
+    return wsgi_servers(
+        tmp_path,
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        lambda port: {"GUNICORN_BIND": f"127.0.0.1:{port}"},
+    )
+
+
+def granian_servers(tmp_path: Path) -> contextlib.AbstractContextManager[Callable[..., Server]]:
+    """granian through the production launcher serve.py (see wsgi_servers)."""
+    return wsgi_servers(
+        tmp_path,
+        [sys.executable, "serve.py"],
+        lambda port: {"GRANIAN_HOST": "127.0.0.1", "PORT": str(port)},
+    )

@@ -1,8 +1,8 @@
 """The exact commands the Dockerfile, its entrypoint and docker-compose.yml run, run here.
 
 No Docker engine runs on this machine, so the commands are read from the files and run against
-a fresh database (SQLite, or PostgreSQL on the PostgreSQL run): migrate, start gunicorn, then
-the container health checks themselves.
+a fresh database (SQLite, or PostgreSQL on the PostgreSQL run): migrate, start the image's server
+(granian through serve.py), then the container health checks themselves.
 """
 
 from __future__ import annotations
@@ -103,12 +103,21 @@ def start_container_command(
     """ENTRYPOINT + CMD of the Dockerfile, on a free 127.0.0.1 port; returns the port."""
     port = free_port()
     command = local_path(exec_form(instruction("ENTRYPOINT")) + exec_form(instruction("CMD")))
-    env = {**env, "PORT": str(port), "GUNICORN_BIND": f"127.0.0.1:{port}", "GUNICORN_WORKERS": "2"}
+    env = {"GRANIAN_WORKERS": "2", **env, "PORT": str(port), "GRANIAN_HOST": "127.0.0.1"}
     with log.open("ab") as output:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     processes.append(process)
     wait_for_http(f"http://127.0.0.1:{port}/health", timeout=40, process=process)
+    assert served_by_granian(process.pid, workers=int(env["GRANIAN_WORKERS"]))
     return port
+
+
+def served_by_granian(pid: int, workers: int) -> bool:
+    """The entrypoint's shell and serve.py replaced themselves (exec): PID `pid` is granian's
+    main process, with `workers` worker processes."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return command[1:3] == [b"-m", b"granian"] and len(children) == workers
 
 
 def assert_ready(port: int) -> None:
@@ -159,7 +168,7 @@ def test_compose_runs_migrate_before_web_and_web_becomes_healthy(
         "DATABASE_URL": fresh_database.url,
         "REDIS_URL": "redis://127.0.0.1:6379/5",
         "LOG_LEVEL": "INFO",
-        "GUNICORN_WORKERS": "2",
+        "GRANIAN_WORKERS": "2",
     }
     base = subprocess_env(PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prometheus"))
     migrate_env = {**base, **compose_environment("migrate", overrides)}
@@ -200,8 +209,10 @@ def test_kubernetes_probes_and_migration_job_match_the_app():
     assert container["resources"]["limits"] and container["resources"]["requests"]
     job = manifests["migration-job"]["spec"]["template"]["spec"]["containers"][0]
     assert job["command"] == COMPOSE["services"]["migrate"]["command"] == ["flask", "db", "upgrade"]
-    grace = manifests["deployment"]["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
-    assert grace > 30  # gunicorn's default graceful_timeout
+    spec = manifests["deployment"]["spec"]["template"]["spec"]
+    kill_timeout = int(manifests["configmap"]["data"]["GRANIAN_WORKERS_KILL_TIMEOUT"])
+    pre_stop = container["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert spec["terminationGracePeriodSeconds"] > pre_stop + kill_timeout
 
 
 def test_kubernetes_probes_send_a_host_production_trusts(database):
@@ -216,8 +227,7 @@ def test_kubernetes_probes_send_a_host_production_trusts(database):
         **secrets_env(),
         **manifests["configmap"]["data"],
         "DATABASE_URL": database.url,
-        # REDIS_URL comes from the Secret in the cluster; the probes' Host is what is tested here.
-        "RATELIMIT_STORAGE_URI": "memory://",
+        "REDIS_URL": "redis://127.0.0.1:6379/5",  # from the Secret, like DATABASE_URL
     }
     with pytest.MonkeyPatch.context() as patch:
         for name, value in settings.items():
@@ -315,3 +325,37 @@ def test_the_mail_worker_runs_in_kubernetes_and_ecs_with_the_compose_command():
     problems = check_task_definition(task)
     assert any("needs REDIS_URL" in problem for problem in problems)
     assert any("serves no HTTP" in problem for problem in problems)
+
+
+RECYCLING = ("GRANIAN_WORKERS_LIFETIME", "GRANIAN_WORKERS_MAX_RSS", "GUNICORN_MAX_REQUESTS")
+
+
+def test_every_deployment_runs_the_images_server_and_recycles_no_healthy_worker():
+    """Compose, Kubernetes and ECS run the image's command (granian through serve.py, the server
+    docs/performance.md measures) and set nothing that restarts healthy workers."""
+    from serve import defaults
+
+    assert exec_form(instruction("CMD")) == ["python", "serve.py"]
+    assert not set(RECYCLING) & defaults({}).keys()
+    assert defaults({})["GRANIAN_RESPAWN_FAILED_WORKERS"] == "true"
+    web = COMPOSE["services"]["web"]
+    assert "command" not in web and "entrypoint" not in web
+    k8s = {
+        path.stem: yaml.safe_load(path.read_text())
+        for path in (ROOT / "deploy" / "k8s").glob("*.yaml")
+    }
+    (container,) = k8s["deployment"]["spec"]["template"]["spec"]["containers"]
+    assert "command" not in container and "args" not in container
+    ecs = json.loads((ROOT / "deploy" / "ecs" / "task-definition.json").read_text())
+    ecs_web = next(c for c in ecs["containerDefinitions"] if c["essential"])
+    assert "command" not in ecs_web and "entryPoint" not in ecs_web
+    settings = [
+        set(web["environment"]),
+        set(k8s["configmap"]["data"]),
+        {item["name"] for item in container["env"]},
+        {item["name"] for item in ecs_web["environment"]},
+    ]
+    for names in settings:
+        assert not names & set(RECYCLING)
+        assert not any(name.startswith("GUNICORN_") for name in names), "granian runs"
+    assert ecs_web["stopTimeout"] > int(defaults({})["GRANIAN_WORKERS_KILL_TIMEOUT"])

@@ -17,13 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 READ_ELSEWHERE = {
     **dict.fromkeys(SELECTORS, ROOT / "config.py"),  # they choose the settings class
     "FLASK_DEBUG": Path(flask.helpers.__file__),  # Flask's own (`flask run`)
-    "PORT": ROOT / "gunicorn.conf.py",
+    "PORT": ROOT / "serve.py",  # and gunicorn.conf.py
     "PROMETHEUS_MULTIPROC_DIR": ROOT / "observability/metrics.py",
     "CHECK_FIELD_KEYS": ROOT / "deploy/docker-entrypoint.sh",
     "RUN_MIGRATIONS": ROOT / "deploy/docker-entrypoint.sh",
     "TEST_PG_URL": ROOT / "scripts/test.sh",
 }
 GUNICORN = "GUNICORN_"  # any GUNICORN_<SETTING> is read by gunicorn.conf.py
+GRANIAN = "GRANIAN_"  # granian reads its options itself; serve.py sets defaults (checked below)
 OTEL = "OTEL_"  # the OpenTelemetry SDK reads its standard variables itself (checked below)
 
 
@@ -57,10 +58,29 @@ def test_every_documented_variable_is_a_setting_or_read_elsewhere():
     unknown = sorted(
         name
         for name in documented() - settings_fields() - READ_ELSEWHERE.keys()
-        if not name.startswith(GUNICORN)
+        if not name.startswith((GUNICORN, GRANIAN))
         and not (name.startswith(OTEL) and name in otel_sdk_names())
     )
     assert unknown == [], f"not read by the settings model (config.py): {unknown}"
+
+
+def granian_options() -> set[str]:
+    """The variables granian's command line reads: click's automatic `GRANIAN_<PARAMETER>`."""
+    from granian.cli import cli
+
+    return {f"GRANIAN_{param.name.upper()}" for param in cli.params if param.name}
+
+
+def test_documented_granian_variables_are_granian_options():
+    documented_granian = {name for name in documented() if name.startswith(GRANIAN)}
+    assert documented_granian, "the image's server settings are documented"
+    assert documented_granian <= granian_options()
+
+    from serve import defaults
+
+    assert defaults({}).keys() <= granian_options(), "serve.py sets only what granian reads"
+    fixed = {"GRANIAN_INTERFACE", "GRANIAN_PORT"}  # always wsgi; the port comes from PORT
+    assert defaults({}).keys() - fixed <= documented_granian
 
 
 @pytest.mark.parametrize(("name", "reader"), sorted(READ_ELSEWHERE.items()))
