@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, send_from_directory
+from flask import Blueprint, Flask, current_app, render_template, send_from_directory, url_for
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -45,18 +46,30 @@ ERROR_DESCRIPTIONS = {
 @bp.get("/api/v1/openapi.json")
 def get_openapi_document() -> ResponseReturnValue:
     """The OpenAPI 3.1 document of this API."""
-    with DOCUMENT_LOCK:  # built once, by the first of the concurrent first requests
-        document = current_app.extensions.get("openapi_document")
-        if document is None:
-            document = build_document(current_app)
-            current_app.extensions["openapi_document"] = document
-    return document
+    return cached_document("openapi_document", build_document)
 
 
 @bp.get("/docs")
 def get_docs_page() -> ResponseReturnValue:
     """Interactive API documentation."""
-    return render_template("docs.html")
+    return docs_page(url_for("openapi.get_openapi_document"))
+
+
+def cached_document(key: str, build: Callable[[Flask], dict[str, Any]]) -> dict[str, Any]:
+    """The app's document under `key`, built once, by the first of the concurrent first
+    requests (blueprints/v1_compat/docs.py builds the `/v1` one too)."""
+    with DOCUMENT_LOCK:
+        document: dict[str, Any] | None = current_app.extensions.get(key)
+        if document is None:
+            document = build(current_app)
+            current_app.extensions[key] = document
+    return document
+
+
+def docs_page(spec_url: str) -> ResponseReturnValue:
+    """Swagger UI showing the document at `spec_url` (its script is static/js/docs.js: the
+    Content-Security-Policy allows no inline script)."""
+    return render_template("docs.html", spec_url=spec_url)
 
 
 @bp.get("/docs/assets/<path:filename>")
@@ -214,7 +227,7 @@ def operation(
         "operationId": operation_id,
         "summary": spec.summary,
         "tags": list(spec.tags),
-        "parameters": path_parameters(path) + query_parameters(spec),
+        "parameters": path_parameters(path) + query_parameters(spec.query),
         "responses": responses,
     }
     if spec.description:
@@ -243,11 +256,11 @@ def path_parameters(path: str) -> list[dict[str, Any]]:
     ]
 
 
-def query_parameters(spec: EndpointSpec) -> list[dict[str, Any]]:
+def query_parameters(query: type[BaseModel] | None) -> list[dict[str, Any]]:
     """The query model's fields as OpenAPI query parameters."""
-    if spec.query is None:
+    if query is None:
         return []
-    schema = spec.query.model_json_schema()
+    schema = query.model_json_schema()
     required = set(schema.get("required", []))
     return [
         {"name": name, "in": "query", "required": name in required, "schema": field_schema}

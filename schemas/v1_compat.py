@@ -205,10 +205,48 @@ def joi_messages(exc: PydanticValidationError) -> list[dict[str, str]]:
 class LegacyUser(ResponseModel):
     """The old user JSON: the ObjectId as `id`, then name, email, role and verification."""
 
-    id: str = Field(validation_alias="legacy_id")
+    id: str = Field(validation_alias="legacy_id", pattern=OBJECT_ID.pattern)
     name: str
     email: str
     role: str
     is_email_verified: bool = Field(
         validation_alias="email_verified", serialization_alias="isEmailVerified"
     )
+
+
+class LegacyExpiringToken(BaseModel):
+    """A token and when it stops working (JavaScript's `Date.toJSON()`)."""
+
+    token: str
+    expires: str = Field(examples=["2026-01-01T00:00:00.000Z"])
+
+
+class LegacyTokens(BaseModel):
+    """The old token pair."""
+
+    access: LegacyExpiringToken
+    refresh: LegacyExpiringToken
+
+
+class LegacyAuth(BaseModel):
+    """A signed-in account: the user and its tokens."""
+
+    user: LegacyUser
+    tokens: LegacyTokens
+
+
+class LegacyUserPage(BaseModel):
+    """A page of users, in the old (mongoose-paginate) field names."""
+
+    results: list[LegacyUser]
+    page: int
+    limit: int
+    total_pages: int = Field(serialization_alias="totalPages")
+    total_results: int = Field(serialization_alias="totalResults")
+
+
+class LegacyError(BaseModel):
+    """Every `/v1` error: the HTTP status again, and the old service's message."""
+
+    code: int
+    message: str

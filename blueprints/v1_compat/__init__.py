@@ -6,10 +6,10 @@ no rule lives here. Mounted only when `LEGACY_API_ENABLED` is on.
 
 from __future__ import annotations
 
-from blueprints.v1_compat import auth, users
+from blueprints.v1_compat import auth, docs, users
 from blueprints.v1_compat.common import bp
 
-# auth and users add their routes to bp when imported.
-ROUTE_MODULES = (auth, users)
+# auth, users and docs add their routes to bp when imported.
+ROUTE_MODULES = (auth, docs, users)
 
 __all__ = ["ROUTE_MODULES", "bp"]

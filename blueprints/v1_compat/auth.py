@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from flask import jsonify
 from flask.typing import ResponseReturnValue
 
 from blueprints.rate_limits import account_limit, address_limit, login_limits
 from blueprints.v1_compat.common import (
     RequestInput,
+    answer,
     authenticate,
     bp,
+    documented,
+    legacy_tokens,
+    legacy_user,
     no_content,
     query_arguments,
     request_body,
-    tokens_json,
-    user_json,
 )
 from domain import passwords
 from errors import InvalidToken
 from schemas.v1_compat import (
     ForgotPasswordBody,
+    LegacyAuth,
+    LegacyError,
+    LegacyTokens,
     LoginBody,
     PasswordBody,
     RefreshTokenBody,
@@ -30,8 +34,11 @@ from services.auth import registration, signin
 from services.auth.authentication import API
 from services.auth.second_factor import MfaChallenge
 
+TAGS = ("auth",)
+
 
 @bp.post("/auth/register")
+@documented(body=RegisterBody, response=LegacyAuth, status=201, errors=(429,), tags=TAGS)
 @address_limit("RATELIMIT_REGISTER", "register")
 def register() -> ResponseReturnValue:
     """Create an account and sign it in: 201 `{"user", "tokens"}`."""
@@ -45,10 +52,11 @@ def register() -> ResponseReturnValue:
         password_policy=passwords.legacy_api_policy(),
         sign_in=API,
     )
-    return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)}), 201
+    return answer(LegacyAuth(user=legacy_user(tokens.user), tokens=legacy_tokens(tokens)), 201)
 
 
 @bp.post("/auth/login")
+@documented(body=LoginBody, response=LegacyAuth, errors=(401, 429), tags=TAGS)
 @login_limits
 def login() -> ResponseReturnValue:
     """Sign in: `{"user", "tokens"}`."""
@@ -59,11 +67,12 @@ def login() -> ResponseReturnValue:
     if isinstance(tokens, MfaChallenge):
         # The old contract has no second step; never let it skip the second factor.
         message = "Two-factor authentication is on for this account: sign in through /api/v1"
-        return jsonify({"code": 401, "message": message}), 401
-    return jsonify({"user": user_json(tokens.user), "tokens": tokens_json(tokens)})
+        return answer(LegacyError(code=401, message=message), 401)
+    return answer(LegacyAuth(user=legacy_user(tokens.user), tokens=legacy_tokens(tokens)))
 
 
 @bp.post("/auth/logout")
+@documented(body=RefreshTokenBody, status=204, errors=(404,), tags=TAGS)
 def logout() -> ResponseReturnValue:
     """End the session of a refresh token: 204, or 404 for an unknown token."""
     given = RequestInput()
@@ -74,16 +83,18 @@ def logout() -> ResponseReturnValue:
 
 
 @bp.post("/auth/refresh-tokens")
+@documented(body=RefreshTokenBody, response=LegacyTokens, errors=(401, 429), tags=TAGS)
 @address_limit("RATELIMIT_REFRESH", "refresh")
 def refresh_tokens() -> ResponseReturnValue:
     """A new token pair for a refresh token, which stops working."""
     given = RequestInput()
     body = given.model(RefreshTokenBody, request_body())
     given.check()
-    return jsonify(tokens_json(signin.refresh(refresh_token=body.refresh_token)))
+    return answer(legacy_tokens(signin.refresh(refresh_token=body.refresh_token)))
 
 
 @bp.post("/auth/forgot-password")
+@documented(body=ForgotPasswordBody, status=204, errors=(429,), tags=TAGS)
 @address_limit("RATELIMIT_FORGOT_PASSWORD", "forgot-addr")
 @account_limit("RATELIMIT_FORGOT_PASSWORD", "forgot-account")
 def forgot_password() -> ResponseReturnValue:
@@ -96,6 +107,7 @@ def forgot_password() -> ResponseReturnValue:
 
 
 @bp.post("/auth/reset-password")
+@documented(query=TokenQuery, body=PasswordBody, status=204, errors=(401,), tags=TAGS)
 def reset_password() -> ResponseReturnValue:
     """Set a new password with `?token=`; every session of the account ends."""
     given = RequestInput()
@@ -114,6 +126,7 @@ def reset_password() -> ResponseReturnValue:
 
 
 @bp.post("/auth/send-verification-email")
+@documented(status=204, auth=True, tags=TAGS)
 def send_verification_email() -> ResponseReturnValue:
     """Mail a verification link to the caller."""
     principal = authenticate()
@@ -122,6 +135,7 @@ def send_verification_email() -> ResponseReturnValue:
 
 
 @bp.post("/auth/verify-email")
+@documented(query=TokenQuery, status=204, errors=(401,), tags=TAGS)
 def verify_email() -> ResponseReturnValue:
     """Confirm an email address with `?token=`."""
     given = RequestInput()

@@ -1,8 +1,11 @@
 """The `/v1` blueprint and what its routes share: the old error shape, reading and validating
-requests the way Joi did, the Bearer caller, and the old user and token JSON."""
+requests the way Joi did, the Bearer caller, the old user and token JSON, and `@documented`,
+the declaration the `/v1` OpenAPI document is built from (blueprints/v1_compat/docs.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from typing import Any, TypeVar
@@ -26,7 +29,14 @@ from errors import (
     register_path_errors,
 )
 from models import utcnow
-from schemas.v1_compat import OBJECT_ID, LegacyUser, joi_messages
+from schemas.v1_compat import (
+    OBJECT_ID,
+    LegacyError,
+    LegacyExpiringToken,
+    LegacyTokens,
+    LegacyUser,
+    joi_messages,
+)
 from services import policy, token_service, user_service
 from services.auth import authentication
 from services.auth.authentication import Principal
@@ -35,6 +45,8 @@ from services.session_service import IssuedTokens
 bp = Blueprint("v1_compat", __name__, url_prefix="/v1")
 
 M = TypeVar("M", bound=BaseModel)
+V = TypeVar("V", bound=Callable[..., Any])
+LEGACY_SPEC_ATTRIBUTE = "legacy_spec"
 FORM_MIMETYPE = "application/x-www-form-urlencoded"
 # The old service's words for these statuses, whatever the service said.
 STATUS_MESSAGES = {
@@ -70,8 +82,7 @@ def legacy_error(error: AppError) -> tuple[int, str]:
 def error_response(error: AppError) -> ResponseReturnValue:
     """`{"code", "message"}`: every error under `/v1`, routing 404s included."""
     status, message = legacy_error(error)
-    response: Response = jsonify({"code": status, "message": message})
-    response.status_code = status
+    response = answer(LegacyError(code=status, message=message), status)
     response.headers.update({k: v for k, v in error.headers.items() if k in KEPT_HEADERS})
     return response
 
@@ -136,9 +147,9 @@ def user_id_from_path(actor: Principal, legacy_id: str) -> int:
     return user_service.id_for_legacy_id(legacy_id)
 
 
-def user_json(user: object) -> dict[str, Any]:
+def legacy_user(user: object) -> LegacyUser:
     """The old user JSON of a `User` row or a read row."""
-    return LegacyUser.model_validate(user, from_attributes=True).model_dump(by_alias=True)
+    return LegacyUser.model_validate(user, from_attributes=True)
 
 
 def node_date(moment: datetime) -> str:
@@ -146,19 +157,73 @@ def node_date(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def tokens_json(tokens: IssuedTokens) -> dict[str, Any]:
+def legacy_tokens(tokens: IssuedTokens) -> LegacyTokens:
     """The old `{"access": {"token", "expires"}, "refresh": {"token", "expires"}}`."""
     now = utcnow()
     refresh_expires = now + token_service.refresh_token_lifetime()
-    return {
-        "access": {
-            "token": tokens.access_token,
-            "expires": node_date(now + timedelta(seconds=tokens.expires_in)),
-        },
-        "refresh": {"token": tokens.refresh_token, "expires": node_date(refresh_expires)},
-    }
+    access_expires = now + timedelta(seconds=tokens.expires_in)
+    return LegacyTokens(
+        access=LegacyExpiringToken(token=tokens.access_token, expires=node_date(access_expires)),
+        refresh=LegacyExpiringToken(token=tokens.refresh_token, expires=node_date(refresh_expires)),
+    )
+
+
+def answer(body: BaseModel, status: int = 200) -> Response:
+    """A bare JSON body (no envelope), in the old field names."""
+    response: Response = jsonify(body.model_dump(mode="json", by_alias=True))
+    response.status_code = status
+    return response
 
 
 def no_content() -> ResponseReturnValue:
     """204, no body."""
     return Response(status=204)
+
+
+@dataclass(frozen=True)
+class LegacySpec:
+    """What a `/v1` route takes and answers, for the `/v1` OpenAPI document. The view validates
+    with the same models (`RequestInput`) and answers through `response` (`answer`)."""
+
+    summary: str
+    description: str
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    auth: bool
+    errors: tuple[int, ...]
+    tags: tuple[str, ...]
+
+
+def documented(
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = False,
+    errors: tuple[int, ...] = (),
+    tags: tuple[str, ...] = (),
+) -> Callable[[V], V]:
+    """Declare a `/v1` route's input and output for its OpenAPI document; the view is unchanged
+    (it keeps validating in the order the old service did: caller, path, then input)."""
+
+    def decorator(view: V) -> V:
+        doc = (view.__doc__ or view.__name__).strip()
+        summary, _, description = doc.partition("\n")
+        spec = LegacySpec(
+            summary=summary.strip(),
+            description=description.strip(),
+            body=body,
+            query=query,
+            response=response,
+            status=status,
+            auth=auth,
+            errors=errors,
+            tags=tags,
+        )
+        setattr(view, LEGACY_SPEC_ATTRIBUTE, spec)
+        return view
+
+    return decorator
