@@ -30,6 +30,9 @@ SEARCH_COUNT, SEARCH = user_service.list_statements(
 ROLE_COUNT, BY_ROLE = user_service.list_statements(
     user_service.ListShape(False, False, True, False, (("id", False),))
 )
+_, ANCHORED = user_service.list_statements(
+    user_service.ListShape(False, False, False, False, (("id", False),), anchored=True)
+)
 # A needle few users match (user12345 of 20,000), as the service binds it.
 NEEDLE = {"needle": f"%{user_service.escape_like('12345')}%"}
 # The services' own statements where they are prebuilt, with their parameters bound.
@@ -47,6 +50,8 @@ QUERIES = {
     "search count": SEARCH_COUNT.params(NEEDLE),
     "role filter": BY_ROLE.params(PAGE | {"role": "admin"}),
     "role count": ROLE_COUNT.params(role="admin"),
+    "anchored page": ANCHORED.params(PAGE | {"from_id": 12_001}),
+    "live id at an anchor": user_service.LIVE_ID_AT.params(anchor_offset=12_000),
 }
 
 
@@ -107,6 +112,16 @@ def test_a_list_page_skips_its_offset_on_the_live_ids_alone(app, is_postgres):
     if not is_postgres:
         pytest.skip("reads PostgreSQL plans")
     assert ("Index Only Scan", "ix_users_live_id") in nodes(plan_of(app, "list page"))
+
+
+@pytest.mark.parametrize("name", ["list page", "anchored page", "live id at an anchor"])
+def test_a_deep_page_walks_live_ids_from_its_anchor(app, many_users, name):
+    """The live id at an anchor, and a page from it, come from the live ids alone (the anchored
+    page's start is an index condition, not a filter)."""
+    plan = plan_of(app, name)
+    assert ("Index Only Scan", "ix_users_live_id") in nodes(plan), nodes(plan)
+    if name == "anchored page":
+        assert "id >= 12001" in json.dumps(plan), plan
 
 
 @pytest.mark.parametrize("name", ["search", "search count"])
