@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro
+.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro bench-scale
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -45,9 +45,13 @@ $(VENV)/.runtime-installed: requirements.txt $(VENV)/bin/python
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-dev.txt && touch $@ $(VENV)/.runtime-installed
 
-# Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`.
+# Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`,
+# `make bench-scale` (1,000,000 users beside 10,000).
 bench: $(VENV)/.perf-installed
 	$(BIN)/python tests/performance/bench.py
+
+bench-scale: $(VENV)/.perf-installed
+	$(BIN)/python tests/performance/bench_scale.py
 
 bench-micro: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q
