@@ -249,9 +249,9 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
         conditions.append(User.role == bindparam("role"))
     if shape.by_activity:
         conditions.append(User.is_active == bindparam("is_active"))
-    if shape.anchored:
-        conditions.append(User.id >= bindparam("from_id", type_=BigInteger))
     count = select(func.count()).select_from(User).where(*conditions)
+    if shape.anchored:  # the page's start, not the count's
+        conditions.append(User.id >= bindparam("from_id", type_=BigInteger))
     sorted_by = {key: ORDER_COLUMNS[key] for key, _ in shape.order} | {"id": User.id}
     if shape.search:
         # The matches first, unordered (`OFFSET 0` keeps PostgreSQL from planning them in sort

@@ -275,7 +275,8 @@ def test_a_deep_page_starts_from_a_cached_anchor_and_follows_writes(cached_app, 
             ).all()
         return list(live[(number - 1) * 3 : number * 3])
 
-    assert [page(n) for n in range(1, 8)] == [expected(n) for n in range(1, 8)]
+    # A deep page first: nothing is cached yet, the count included.
+    assert [page(n) for n in range(7, 0, -1)] == [expected(n) for n in range(7, 0, -1)]
     fourth = expected(4)
     with count_queries(cached_app) as statements:
         assert page(4) == fourth
