@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro
+.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro bench-scale
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -45,7 +45,8 @@ $(VENV)/.runtime-installed: requirements.txt $(VENV)/bin/python
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/bin/python
 	$(BIN)/pip install -q -r requirements-dev.txt && touch $@ $(VENV)/.runtime-installed
 
-# Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`.
+# Benchmarks (docs/performance.md): `make bench` (BENCH_QUICK=1 for a short run), `make bench-micro`,
+# `make bench-scale` (1,000,000 users beside 10,000).
 # Needs wrk and Node.js on the machine (the Express reference's packages come from `npm ci`).
 bench: $(VENV)/.perf-installed tests/performance/reference/express/node_modules
 	@command -v wrk >/dev/null || { echo "make bench needs wrk: apt-get install wrk (or brew install wrk)" >&2; exit 1; }
@@ -54,6 +55,10 @@ bench: $(VENV)/.perf-installed tests/performance/reference/express/node_modules
 tests/performance/reference/express/node_modules: tests/performance/reference/express/package-lock.json
 	@command -v npm >/dev/null || { echo "make bench needs Node.js and npm for the Express reference" >&2; exit 1; }
 	cd tests/performance/reference/express && npm ci --no-audit --no-fund && touch node_modules
+
+bench-scale: $(VENV)/.perf-installed
+	@command -v wrk >/dev/null || { echo "make bench-scale needs wrk: apt-get install wrk (or brew install wrk)" >&2; exit 1; }
+	$(BIN)/python tests/performance/bench_scale.py
 
 bench-micro: $(VENV)/.dev-installed
 	$(BIN)/python -m pytest -m performance tests/performance -n 0 --benchmark-only -q

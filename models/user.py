@@ -48,6 +48,33 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
             postgresql_where=text("deleted_at IS NULL"),
             sqlite_where=text("deleted_at IS NULL"),
         ),
+        # `q=`: trigram indexes serve `email LIKE '%q%'` (emails are lower-cased) and
+        # `name ILIKE '%q%'` over live users; SQLite gets plain indexes it does not use for such
+        # patterns (decision 0121).
+        Index(
+            "ix_users_live_email_trgm",
+            "email",
+            postgresql_using="gin",
+            postgresql_ops={"email": "gin_trgm_ops"},
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "ix_users_live_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
+        # `role=`: live users of a role in id order, without a sort.
+        Index(
+            "ix_users_live_role_id",
+            "role",
+            "id",
+            postgresql_where=text("deleted_at IS NULL"),
+            sqlite_where=text("deleted_at IS NULL"),
+        ),
     )
 
     email: Mapped[str] = mapped_column(String(320))

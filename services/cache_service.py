@@ -15,9 +15,10 @@ database, which is correct everywhere):
   trusts Redis again and retries every `RETRY_SECONDS` in the background, and a process that saw
   Redis fail answers from the database for `GRACE_SECONDS` after it returns, so entries Redis kept
   through the outage are tombstoned before they are trusted (docs/decisions/0091).
-* Counts of users per filter, under a generation bumped after every commit that adds, deletes or
-  changes a user in a counted way; a count is only ever stored under the generation it was read
-  in, so no reader sees a count from before a write that already answered.
+* Counts of users per filter (and the live ids at offsets a list page starts from), under a
+  generation bumped after every commit that adds, deletes or changes a user in a counted way; a
+  count is only ever stored under the generation it was read in, so no reader sees a count from
+  before a write that already answered.
 """
 
 from __future__ import annotations
@@ -197,7 +198,9 @@ def _tombstone(keys: list[tuple[str, object]]) -> None:
 
 
 def user_count(signature: str, compute: Callable[[], int]) -> int:
-    """The number of users matching a filter signature: cached per generation, else computed."""
+    """A number that changes only with the users' counted columns, by signature: the number of
+    users matching a filter, or the live id at an offset (`user_service`); cached per generation,
+    else computed."""
     cache = current()
     if cache is None:
         return compute()

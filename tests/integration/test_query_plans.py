@@ -25,6 +25,17 @@ _, BY_NAME = user_service.list_statements(
 _, BY_NAME_DESC = user_service.list_statements(
     user_service.ListShape(False, False, False, False, (("name", True),))
 )
+SEARCH_COUNT, SEARCH = user_service.list_statements(
+    user_service.ListShape(False, True, False, False, (("id", False),))
+)
+ROLE_COUNT, BY_ROLE = user_service.list_statements(
+    user_service.ListShape(False, False, True, False, (("id", False),))
+)
+_, ANCHORED = user_service.list_statements(
+    user_service.ListShape(False, False, False, False, (("id", False),), anchored=True)
+)
+# A needle few users match (user12345 of 20,000), as the service binds it.
+NEEDLE = {"needle": f"%{user_service.escape_like('12345')}%"}
 # The services' own statements where they are prebuilt, with their parameters bound.
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
@@ -36,6 +47,12 @@ QUERIES = {
     "sorted by name": BY_NAME.params(PAGE),
     "sorted by name descending": BY_NAME_DESC.params(PAGE),
     "count": COUNT,
+    "search": SEARCH.params(PAGE | NEEDLE),
+    "search count": SEARCH_COUNT.params(NEEDLE),
+    "role filter": BY_ROLE.params(PAGE | {"role": "admin"}),
+    "role count": ROLE_COUNT.params(role="admin"),
+    "anchored page": ANCHORED.params(PAGE | {"from_id": 12_001}),
+    "live id at an anchor": user_service.LIVE_ID_AT.params(anchor_offset=12_000),
 }
 
 
@@ -51,12 +68,36 @@ def node_types(plan: dict) -> list[str]:
     return [node_type for node_type, _ in nodes(plan)]
 
 
+# Users like the benchmark's, for plans that depend on what the table holds; one administrator.
+SEED_USERS = text(
+    "INSERT INTO users (email, name, role, is_active, email_verified, created_at, updated_at,"
+    " legacy_id)"
+    " SELECT 'user' || i || '@bench.example.com', 'Bench User ' || i,"
+    " CASE WHEN i = 1 THEN 'admin' ELSE 'user' END, true, true, now(), now(),"
+    " lpad(i::text, 24, '0')"
+    " FROM generate_series(1, :count) AS i"
+)
+
+
 def plan_of(app, name: str) -> dict:
     with app.app_context(), db.engine.begin() as connection:
         statement = QUERIES[name].compile(connection, compile_kwargs={"literal_binds": True})
         connection.execute(text("SET LOCAL enable_seqscan = off"))
         raw = connection.execute(text(f"EXPLAIN (FORMAT JSON) {statement}")).scalar_one()
     return (raw if isinstance(raw, list) else json.loads(raw))[0]["Plan"]
+
+
+@pytest.fixture
+def many_users(app, is_postgres):
+    """20,000 users, vacuumed and analysed as autovacuum leaves a live table: plans that depend
+    on what the table holds (the tables are emptied after the test)."""
+    if not is_postgres:
+        pytest.skip("reads PostgreSQL plans")
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.execute(SEED_USERS, {"count": 20_000})
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("VACUUM ANALYZE users"))
 
 
 @pytest.mark.parametrize("name", list(QUERIES))
@@ -72,3 +113,30 @@ def test_a_list_page_skips_its_offset_on_the_live_ids_alone(app, is_postgres):
     if not is_postgres:
         pytest.skip("reads PostgreSQL plans")
     assert ("Index Only Scan", "ix_users_live_id") in nodes(plan_of(app, "list page"))
+
+
+@pytest.mark.parametrize("name", ["list page", "anchored page", "live id at an anchor"])
+def test_a_deep_page_walks_live_ids_from_its_anchor(app, many_users, name):
+    """The live id at an anchor, and a page from it, come from the live ids alone (the anchored
+    page's start is an index condition, not a filter)."""
+    plan = plan_of(app, name)
+    assert ("Index Only Scan", "ix_users_live_id") in nodes(plan), nodes(plan)
+    if name == "anchored page":
+        assert "id >= 12001" in json.dumps(plan), plan
+
+
+@pytest.mark.parametrize("name", ["search", "search count"])
+def test_a_search_finds_its_matches_on_the_trigram_indexes(app, many_users, name):
+    """`q=` reads the trigram indexes of email and name (migration 0009), never an order's index
+    filtered row by row: that reads the whole table when few users match (decision 0121)."""
+    found = nodes(plan_of(app, name))
+    assert ("Bitmap Index Scan", "ix_users_live_email_trgm") in found, found
+    assert ("Bitmap Index Scan", "ix_users_live_name_trgm") in found, found
+
+
+@pytest.mark.parametrize("name", ["role filter", "role count"])
+def test_a_role_filter_reads_live_ids_of_that_role_in_order(app, many_users, name):
+    """`role=` walks (role, id) of live users: no sort, no filter over every user."""
+    found = nodes(plan_of(app, name))
+    assert ("Index Only Scan", "ix_users_live_role_id") in found, found
+    assert "Sort" not in [node_type for node_type, _ in found]

@@ -12,8 +12,10 @@ import httpx
 import pytest
 import redis
 from flask import Flask
+from sqlalchemy import select
 
-from services import cache_service
+from models import User, db
+from services import cache_service, user_service
 from tests.apps import count_queries, dispose_engines, make_app
 from tests.factories import PASSWORD, browser_login, create_user, login, signed_in_user
 from tests.fault_services import throwaway_redis
@@ -249,3 +251,40 @@ def test_after_an_outage_redis_vouches_again_only_after_the_grace(cached_app, mo
         assert cache_service.cached_role("s2", 2) is None  # back, but owed tombstones may lag
         time.sleep(cache_service.GRACE_SECONDS)
         assert cache_service.cached_role("s2", 2) == "user"
+
+
+def test_a_deep_page_starts_from_a_cached_anchor_and_follows_writes(cached_app, monkeypatch):
+    """Past ANCHOR_EVERY, a page of the default list starts from the cached live id at the
+    anchor below it (`id >= …`), not from the table's start; deletions and sign-ups move the
+    anchors as they move the counts (decision 0121)."""
+    monkeypatch.setattr(user_service, "ANCHOR_EVERY", 4)
+    client = cached_app.test_client()
+    root = signed_in_user(cached_app, client, email="root@example.com", role="admin")
+    for number in range(16):
+        create_user(cached_app, email=f"deep{number}@example.com")
+
+    def page(number: int) -> list[int]:
+        response = client.get(f"/api/v1/users?per_page=3&page={number}", headers=root.headers)
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json["data"]["items"]]
+
+    def expected(number: int) -> list[int]:
+        with cached_app.app_context():
+            live = db.session.scalars(
+                select(User.id).where(User.deleted_at.is_(None)).order_by(User.id)
+            ).all()
+        return list(live[(number - 1) * 3 : number * 3])
+
+    # A deep page first: nothing is cached yet, the count included.
+    assert [page(n) for n in range(7, 0, -1)] == [expected(n) for n in range(7, 0, -1)]
+    fourth = expected(4)
+    with count_queries(cached_app) as statements:
+        assert page(4) == fourth
+    assert [s for s in statements if "users.id >=" in s], statements  # anchored, from the cache
+    assert len(statements) == 1  # caller, count and anchor came from Redis
+
+    victim = expected(2)[0]
+    assert client.delete(f"/api/v1/users/{victim}", headers=root.headers).status_code == 200
+    create_user(cached_app, email="late@example.com")
+    assert [page(n) for n in range(1, 8)] == [expected(n) for n in range(1, 8)]
+    assert victim not in [user_id for n in range(1, 8) for user_id in page(n)]
