@@ -7,7 +7,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import DateTime, bindparam, inspect, text
 
 from models import db
 from tests.apps import dispose_engines, make_app
@@ -87,6 +87,9 @@ def insert_users(rows):
                     " legacy_id, created_at, updated_at, deleted_at)"
                     " VALUES (:id, :email, :name, 'user', true, false, :legacy_id,"
                     " :now, :now, :deleted_at)"
+                ).bindparams(  # typed: SQLAlchemy writes the times, not sqlite3's old adapter
+                    bindparam("now", type_=DateTime(timezone=True)),
+                    bindparam("deleted_at", type_=DateTime(timezone=True)),
                 ),
                 {
                     "id": number,
