@@ -66,8 +66,22 @@ def subprocess_env(**extra: str) -> dict[str, str]:
     return env
 
 
+# Servers started by `start_server`: each leads a session of its own, with its workers.
+SESSION_LEADERS: set[int] = set()
+
+
+def start_server(command: list[str], **popen: object) -> subprocess.Popen[bytes]:
+    """A server process leading its own session, so that `stop_process` also ends the workers it
+    forked: a worker whose main process died (killed, or refused to stop) must not outlive its
+    test as an orphan holding memory and a port."""
+    process: subprocess.Popen[bytes] = subprocess.Popen(command, start_new_session=True, **popen)
+    SESSION_LEADERS.add(process.pid)
+    return process
+
+
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
-    """SIGTERM, then SIGKILL if it does not exit in time (always called in teardown)."""
+    """SIGTERM, then SIGKILL if it does not exit in time (always called in teardown); for a
+    server from `start_server`, whatever is left of its session is killed too."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -75,6 +89,10 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> Non
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
+    if process.pid in SESSION_LEADERS:
+        SESSION_LEADERS.discard(process.pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 Server = tuple[subprocess.Popen[bytes], int]
@@ -101,7 +119,7 @@ def wsgi_servers(
         env = subprocess_env(**(defaults | settings))
         (tmp_path / "markers").mkdir(exist_ok=True)
         with (tmp_path / "server.err").open("ab") as errors:
-            process = subprocess.Popen(
+            process = start_server(
                 [*command, "tests.wsgi_slow:application"],
                 cwd=ROOT,
                 env=env,

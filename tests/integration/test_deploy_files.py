@@ -27,6 +27,7 @@ from tests.mail_server import running_smtp_server, wait_for_messages
 from tests.ops_support import (
     ROOT,
     free_port,
+    start_server,
     stop_process,
     subprocess_env,
     throwaway_app,
@@ -105,7 +106,7 @@ def start_container_command(
     command = local_path(exec_form(instruction("ENTRYPOINT")) + exec_form(instruction("CMD")))
     env = {"GRANIAN_WORKERS": "2", **env, "PORT": str(port), "GRANIAN_HOST": "127.0.0.1"}
     with log.open("ab") as output:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=output, stderr=output)
+        process = start_server(command, cwd=ROOT, env=env, stdout=output, stderr=output)
     processes.append(process)
     wait_for_http(f"http://127.0.0.1:{port}/health", timeout=40, process=process)
     assert served_by_granian(process.pid, workers=int(env["GRANIAN_WORKERS"]))
@@ -294,7 +295,7 @@ def test_the_compose_mail_worker_sends_what_a_web_process_queued(
         assert migrate.returncode == 0
         command = local_path(exec_form(instruction("ENTRYPOINT")) + worker["command"])
         with (tmp_path / "worker.log").open("ab") as log:
-            processes.append(subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log))
+            processes.append(start_server(command, cwd=ROOT, env=env, stdout=log, stderr=log))
         with throwaway_app(fresh_database.url, MAIL_QUEUE="redis", REDIS_URL=queue.url) as web:
             create_user(web, email="worker@example.com")
             response = web.test_client().post(

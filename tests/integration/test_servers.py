@@ -224,3 +224,21 @@ def test_a_small_request_keeps_its_connection(start_server):
         assert connection.sock is first_socket, "the second request reused the connection"
     finally:
         connection.close()
+
+
+@pytest.mark.parametrize(
+    "servers", [granian_servers, gunicorn_servers], ids=["granian", "gunicorn"]
+)
+def test_no_worker_outlives_its_server_in_the_tests(servers, tmp_path):
+    """A server whose main process was killed outright leaves its workers behind as orphans; the
+    test harness ends them with it (they piled up, port and memory held, over a suite run)."""
+    with servers(tmp_path) as start:
+        process, _ = start(GRANIAN_WORKERS="2", GUNICORN_WORKERS="2")
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(children) == 2
+        process.kill()
+        process.wait(5)
+    deadline = time.monotonic() + 5
+    while any(Path(f"/proc/{pid}").exists() for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
