@@ -234,7 +234,10 @@ def test_no_worker_outlives_its_server_in_the_tests(servers, tmp_path):
     test harness ends them with it (they piled up, port and memory held, over a suite run)."""
     with servers(tmp_path) as start:
         process, _ = start(GRANIAN_WORKERS="2", GUNICORN_WORKERS="2")
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        listing = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        deadline = time.monotonic() + 15  # the first worker may answer before the second exists
+        while len(children := listing.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert len(children) == 2
         process.kill()
         process.wait(5)
