@@ -138,6 +138,13 @@ def serialize(adapter: TypeAdapter[Any], result: object) -> Any:
     return adapter.dump_python(adapter.validate_python(result, from_attributes=True), mode="json")
 
 
+def summary_and_description(view: Callable[..., Any]) -> tuple[str, str]:
+    """A view's docstring as an OpenAPI summary (its first line) and description (the rest)."""
+    doc = (view.__doc__ or view.__name__).strip()
+    summary, _, description = doc.partition("\n")
+    return summary.strip(), description.strip()
+
+
 def endpoint(
     *,
     body: type[BaseModel] | None = None,
@@ -154,11 +161,10 @@ def endpoint(
     """Declare a route's input and output; see the module docstring."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., ResponseReturnValue]:
-        doc = (view.__doc__ or view.__name__).strip()
-        summary, _, description = doc.partition("\n")
+        summary, description = summary_and_description(view)
         spec = EndpointSpec(
-            summary=summary.strip(),
-            description=description.strip(),
+            summary=summary,
+            description=description,
             body=body,
             query=query,
             response=response,

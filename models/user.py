@@ -24,6 +24,16 @@ def new_object_id() -> str:
     return str(ObjectId())
 
 
+def live_index(name: str, *columns: str, unique: bool = False, trigram: bool = False) -> Index:
+    """A partial index over live (not soft-deleted) users; `trigram`: a GIN trigram index of one
+    column on PostgreSQL (a plain index on SQLite)."""
+    live = text("deleted_at IS NULL")
+    options: dict[str, Any] = {"unique": unique, "postgresql_where": live, "sqlite_where": live}
+    if trigram:
+        options |= {"postgresql_using": "gin", "postgresql_ops": {columns[0]: "gin_trgm_ops"}}
+    return Index(name, *columns, **options)
+
+
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     """A person who can sign in. Emails are stored normalised (`domain.emails.normalize_email`:
     NFKC, trimmed, local part lower-cased, domain mapped by IDNA UTS #46)."""
@@ -33,48 +43,17 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
         CheckConstraint("email = lower(email)", name="email_lowercase"),
         CheckConstraint("role IN ('user', 'admin')", name="role_known"),
         # One live account per email; soft-deleted rows keep theirs without blocking reuse.
-        Index(
-            "uq_users_email_live",
-            "email",
-            unique=True,
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        live_index("uq_users_email_live", "email", unique=True),
         # Live ids alone: a list page finds its 20 ids by an index-only scan past the offset,
         # then reads just those rows (`user_service.list_statements`).
-        Index(
-            "ix_users_live_id",
-            "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        live_index("ix_users_live_id", "id"),
         # `q=`: trigram indexes serve `email LIKE '%q%'` (emails are lower-cased) and
         # `name ILIKE '%q%'` over live users; SQLite gets plain indexes it does not use for such
         # patterns (decision 0121).
-        Index(
-            "ix_users_live_email_trgm",
-            "email",
-            postgresql_using="gin",
-            postgresql_ops={"email": "gin_trgm_ops"},
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
-        Index(
-            "ix_users_live_name_trgm",
-            "name",
-            postgresql_using="gin",
-            postgresql_ops={"name": "gin_trgm_ops"},
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        live_index("ix_users_live_email_trgm", "email", trigram=True),
+        live_index("ix_users_live_name_trgm", "name", trigram=True),
         # `role=`: live users of a role in id order, without a sort.
-        Index(
-            "ix_users_live_role_id",
-            "role",
-            "id",
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
-        ),
+        live_index("ix_users_live_role_id", "role", "id"),
     )
 
     email: Mapped[str] = mapped_column(String(320))

@@ -16,6 +16,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
+from blueprints.endpoint import summary_and_description
 from blueprints.security import BEARER, bearer_token
 from errors import (
     AppError,
@@ -210,11 +211,10 @@ def documented(
     (it keeps validating in the order the old service did: caller, path, then input)."""
 
     def decorator(view: V) -> V:
-        doc = (view.__doc__ or view.__name__).strip()
-        summary, _, description = doc.partition("\n")
+        summary, description = summary_and_description(view)
         spec = LegacySpec(
-            summary=summary.strip(),
-            description=description.strip(),
+            summary=summary,
+            description=description,
             body=body,
             query=query,
             response=response,
