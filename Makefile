@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro bench-scale
+.PHONY: run flask test lint lint-deploy security format migrate clean bench bench-micro bench-scale translations
 
 run: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade && $(BIN)/python app.py
@@ -32,6 +32,14 @@ format: $(VENV)/.dev-installed
 
 migrate: $(VENV)/.runtime-installed
 	$(BIN)/flask db upgrade
+
+# Pages and mails in English and German (docs/i18n.md): extract every marked string, merge it into
+# each language's catalog (translations/<lang>/LC_MESSAGES/messages.po), compile the .mo files.
+translations: $(VENV)/.runtime-installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --omit-header \
+	  --ignore-dirs ".* ._ tests migrations node_modules static" -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d translations --statistics
 
 clean:
 	rm -rf $(VENV) .venv-security .pytest_cache .mypy_cache .ruff_cache htmlcov .coverage .coverage.*

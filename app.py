@@ -21,6 +21,7 @@ from commands import register_commands
 from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
 from extensions import csrf, db, limiter, login_manager, migrate
+from i18n import init_i18n
 from json_provider import AppRequest, StrictJSONProvider
 from observability import (
     configure_logging,
@@ -70,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     csrf.init_app(app)
+    init_i18n(app)
     app.jinja_env.globals["current_account"] = current_account
     app.jinja_env.globals["auth0_sign_in_enabled"] = auth0_service.browser_enabled
     cache_service.init_app(app)

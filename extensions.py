@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask import request
+from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -21,6 +22,8 @@ limiter = Limiter(key_func=get_remote_address, headers_enabled=True)
 login_manager = LoginManager()
 # CSRF tokens; when a request must carry one is decided in blueprints/security.py.
 csrf = CSRFProtect()
+# Page and mail languages; the locale selector lives in i18n.py.
+babel = Babel()
 
 
 def account_key() -> str:
@@ -32,4 +35,4 @@ def account_key() -> str:
     return f"account:{email_key(email[: EMAIL_MAX_LENGTH * 2])[:EMAIL_MAX_LENGTH]}"
 
 
-__all__ = ["account_key", "csrf", "db", "limiter", "login_manager", "migrate"]
+__all__ = ["account_key", "babel", "csrf", "db", "limiter", "login_manager", "migrate"]
