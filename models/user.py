@@ -74,6 +74,8 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
     legacy_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     # The Auth0 subject (`sub`, e.g. "auth0|64f…") this account signs in as; None when unlinked.
     auth0_sub: Mapped[str | None] = mapped_column(String(255), unique=True, default=None)
+    # The language the user chose for pages and mails ("en", "de"); None: the browser's.
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
 
     @property
     def is_admin(self) -> bool:
