@@ -169,15 +169,41 @@ def list_users(
     }
     signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
     with read_only() as connection:
-        total = cache_service.user_count(
-            signature, lambda: connection.scalar(count_statement, parameters) or 0
-        )
+        # A search whose count is not cached counts its matches with the page it reads (one
+        # trigram scan instead of two); any other count is a statement of its own.
+        searched: list[UserRow] | None = None
+
+        def count() -> int:
+            nonlocal searched
+            if shape.search:
+                searched, total = _search_page_and_count(connection, shape, parameters)
+                if total is not None:
+                    return total
+            return connection.scalar(count_statement, parameters) or 0
+
+        total = cache_service.user_count(signature, count)
         if offset >= total:
             return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
-        if anchored:
-            parameters["from_id"], parameters["offset"] = _anchor(connection, offset)
-        items = list(connection.execute(page_statement, parameters))
+        if searched:
+            items = searched
+        else:
+            if anchored:
+                parameters["from_id"], parameters["offset"] = _anchor(connection, offset)
+            items = list(connection.execute(page_statement, parameters))
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
+
+
+def _search_page_and_count(
+    connection: Connection, shape: ListShape, parameters: Mapping[str, Any]
+) -> tuple[list[UserRow], int | None]:
+    """A search's page and its number of matches, from one scan of them: (rows, total); total
+    None when the page is empty (past the last match, or none), which the page cannot tell."""
+    counted_ids, rows_by_ids = search_statements(shape)
+    found = connection.execute(counted_ids, parameters).all()
+    if not found:
+        return [], None if parameters["offset"] else 0
+    rows = list(connection.execute(rows_by_ids, {"ids": [row.id for row in found]}))
+    return rows, int(found[0].total)
 
 
 # A page of the whole table in id order (the default list) past this offset starts from the id
@@ -234,40 +260,13 @@ def escape_like(text: str) -> str:
 def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
     """The count and page statements of a list shape, built once (building costs more than
     running them); parameters: name, needle, role, is_active, from_id, limit, offset."""
-    conditions = [live_users()]
-    if shape.by_name:
-        conditions.append(User.name == bindparam("name"))
-    if shape.search:
-        needle = bindparam("needle", type_=String)
-        conditions.append(
-            or_(
-                User.email.like(needle, escape=LIKE_ESCAPE),
-                User.name.ilike(needle, escape=LIKE_ESCAPE),
-            )
-        )
-    if shape.by_role:
-        conditions.append(User.role == bindparam("role"))
-    if shape.by_activity:
-        conditions.append(User.is_active == bindparam("is_active"))
+    conditions = _conditions(shape)
     count = select(func.count()).select_from(User).where(*conditions)
     if shape.anchored:  # the page's start, not the count's
         conditions.append(User.id >= bindparam("from_id", type_=BigInteger))
-    sorted_by = {key: ORDER_COLUMNS[key] for key, _ in shape.order} | {"id": User.id}
+    sorted_by = _sorted_by(shape)
     if shape.search:
-        # The matches first, unordered (`OFFSET 0` keeps PostgreSQL from planning them in sort
-        # order): a rare needle is found on the trigram indexes in a millisecond, where walking
-        # an order's index and filtering reads the whole table (1 s at a million users), because
-        # the planner guesses a substring's matches thousands of times too high. A needle most
-        # users match costs what counting them costs, which the request does anyway.
-        matches = (
-            select(*(column.label(key) for key, column in sorted_by.items()))
-            .where(*conditions)
-            .offset(0)
-            .subquery("matches")
-        )
-        ids = select(matches.c.id).order_by(
-            *_order(shape, {key: matches.c[key] for key in sorted_by})
-        )
+        ids = _search_ids(shape, conditions)
     else:
         # PostgreSQL skips the offset on an index (index-only for the default order,
         # `ix_users_live_id`) instead of fetching every skipped row (2.1 -> 0.9 ms at offset
@@ -285,6 +284,69 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
         .order_by(*_order(shape, sorted_by))
     )
     return count, page
+
+
+def _conditions(shape: ListShape) -> list[Any]:
+    """The WHERE of a list shape: live users, filtered; parameters bound at execution."""
+    conditions = [live_users()]
+    if shape.by_name:
+        conditions.append(User.name == bindparam("name"))
+    if shape.search:
+        needle = bindparam("needle", type_=String)
+        conditions.append(
+            or_(
+                User.email.like(needle, escape=LIKE_ESCAPE),
+                User.name.ilike(needle, escape=LIKE_ESCAPE),
+            )
+        )
+    if shape.by_role:
+        conditions.append(User.role == bindparam("role"))
+    if shape.by_activity:
+        conditions.append(User.is_active == bindparam("is_active"))
+    return conditions
+
+
+@functools.lru_cache(maxsize=64)
+def search_statements(shape: ListShape) -> tuple[Select[Any], UserSelect]:
+    """A search's page of ids with the number of all its matches (`total`, a window count taken
+    before the LIMIT), and the rows of such ids in the list's order; parameters: those of
+    `list_statements`, then `ids`."""
+    counted_ids = (
+        _search_ids(shape, _conditions(shape), func.count().over().label("total"))
+        .limit(bindparam("limit", type_=Integer))
+        .offset(bindparam("offset", type_=BigInteger))
+    )
+    rows_by_ids = (
+        select(*READ_COLUMNS)
+        .where(User.id.in_(bindparam("ids", expanding=True)))
+        .order_by(*_order(shape, _sorted_by(shape)))
+    )
+    return counted_ids, rows_by_ids
+
+
+def _sorted_by(shape: ListShape) -> dict[str, Any]:
+    """The columns a shape orders by, by name, with "id" (every order's tie-break)."""
+    return {key: ORDER_COLUMNS[key] for key, _ in shape.order} | {"id": User.id}
+
+
+def _search_ids(shape: ListShape, conditions: list[Any], *extra: Any) -> Select[Any]:
+    """The ids a search matches, in the list's order (with `extra` columns over the matches).
+
+    The matches come first, unordered (`OFFSET 0` keeps PostgreSQL from planning them in sort
+    order): a rare needle is found on the trigram indexes in a millisecond, where walking an
+    order's index and filtering reads the whole table (1 s at a million users), because the
+    planner guesses a substring's matches thousands of times too high. A needle most users match
+    costs what counting them costs, which the request does anyway."""
+    sorted_by = _sorted_by(shape)
+    matches = (
+        select(*(column.label(key) for key, column in sorted_by.items()))
+        .where(*conditions)
+        .offset(0)
+        .subquery("matches")
+    )
+    return select(matches.c.id, *extra).order_by(
+        *_order(shape, {key: matches.c[key] for key in sorted_by})
+    )
 
 
 def _order(shape: ListShape, columns: Mapping[str, Any]) -> list[Any]:

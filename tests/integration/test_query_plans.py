@@ -28,6 +28,10 @@ _, BY_NAME_DESC = user_service.list_statements(
 SEARCH_COUNT, SEARCH = user_service.list_statements(
     user_service.ListShape(False, True, False, False, (("id", False),))
 )
+# A search whose count is not cached: its page of ids with the window count, then those rows.
+COUNTED_SEARCH, SEARCH_ROWS = user_service.search_statements(
+    user_service.ListShape(False, True, False, False, (("id", False),))
+)
 ROLE_COUNT, BY_ROLE = user_service.list_statements(
     user_service.ListShape(False, False, True, False, (("id", False),))
 )
@@ -49,6 +53,8 @@ QUERIES = {
     "count": COUNT,
     "search": SEARCH.params(PAGE | NEEDLE),
     "search count": SEARCH_COUNT.params(NEEDLE),
+    "counted search": COUNTED_SEARCH.params(PAGE | NEEDLE),
+    "search rows": SEARCH_ROWS.params(ids=list(range(1, 21))),
     "role filter": BY_ROLE.params(PAGE | {"role": "admin"}),
     "role count": ROLE_COUNT.params(role="admin"),
     "anchored page": ANCHORED.params(PAGE | {"from_id": 12_001}),
@@ -125,7 +131,7 @@ def test_a_deep_page_walks_live_ids_from_its_anchor(app, many_users, name):
         assert "id >= 12001" in json.dumps(plan), plan
 
 
-@pytest.mark.parametrize("name", ["search", "search count"])
+@pytest.mark.parametrize("name", ["search", "search count", "counted search"])
 def test_a_search_finds_its_matches_on_the_trigram_indexes(app, many_users, name):
     """`q=` reads the trigram indexes of email and name (migration 0009), never an order's index
     filtered row by row: that reads the whole table when few users match (decision 0121)."""

@@ -138,3 +138,26 @@ def test_a_page_costs_one_query_for_rows_and_one_for_the_count(app, client, admi
     statements = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     # one to authenticate the token (user + session), one count, one page
     assert len(statements) == 3, statements
+
+
+@pytest.mark.parametrize("sort", ["id", "-name"])
+def test_a_search_counts_its_matches_with_the_page_it_reads(app, client, admin, sort):
+    """Without a cached count a search takes its total from the page's own scan (a window count):
+    every page, the one past the end and a needle nobody matches still get the right total."""
+    for n in range(25):
+        create_user(app, email=f"match{n:02}@example.com", name=f"Match {n:02}")
+    expected = sorted(
+        (u["id"], u["name"]) for u in listing(client, admin, "?q=match&per_page=100")["items"]
+    )
+    if sort == "-name":
+        expected.sort(key=lambda pair: pair[1], reverse=True)
+    seen = []
+    for page in (1, 2, 3):
+        data = listing(client, admin, f"?q=match&per_page=10&page={page}&sort={sort}")
+        assert data["pagination"]["total"] == 25
+        seen += [(u["id"], u["name"]) for u in data["items"]]
+    assert seen == expected
+    past = listing(client, admin, f"?q=match&per_page=10&page=4&sort={sort}")
+    assert (past["items"], past["pagination"]["total"]) == ([], 25)
+    nobody = listing(client, admin, f"?q=nobody-at-all&sort={sort}")
+    assert (nobody["items"], nobody["pagination"]["total"]) == ([], 0)
