@@ -54,6 +54,7 @@ def test_pip_install_serves_the_app_from_site_packages(tmp_path: Path) -> None:
         "static/vendor/swagger-ui/VERSION",
         "migrations/alembic.ini",
         "migrations/script.py.mako",
+        "translations/de/LC_MESSAGES/messages.mo",
     ):
         assert (target / installed).is_file(), installed
     assert list((target / "migrations/versions").glob("*_0001_initial_schema.py"))
@@ -68,6 +69,8 @@ def test_pip_install_serves_the_app_from_site_packages(tmp_path: Path) -> None:
         assert client.get("/health").status_code == 200
         page = client.get("/auth/login", headers={"Accept": "text/html"})
         assert page.status_code == 200 and b"<form" in page.data, page.status_code
+        german = client.get("/auth/login", headers={"Accept": "text/html", "Accept-Language": "de"})
+        assert "Konto erstellen" in german.get_data(as_text=True), "German catalog not installed"
         assert client.get("/static/css/app.css").status_code == 200
         with client.get("/docs/assets/swagger-ui-bundle.js") as bundle:
             assert bundle.status_code == 200, bundle.status_code
