@@ -384,3 +384,14 @@ def test_export_refuses_bad_filters(app, client, admin):
     response = post(client, "/admin/audit/export", {"user_id": "abc"})
     assert response.status_code == 400
     assert audited(app, "audit.exported") == []
+
+
+def test_the_console_speaks_german(app, client, admin):
+    user = create_user(app)
+    response = client.get(
+        f"/admin/users/{user.id}", headers={**HTML, "Accept-Language": "de-DE,de;q=0.9"}
+    )
+    html = response.get_data(as_text=True)
+    assert "Alle Sitzungen beenden…" in html and "Konto löschen…" in html
+    post(client, f"/admin/users/{user.id}/sessions/end")
+    assert "Every session of this user has ended." in page(client, f"/admin/users/{user.id}")
