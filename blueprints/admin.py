@@ -5,9 +5,8 @@ with the acting admin; what the policy refuses comes back as an error message on
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from flask import Blueprint, flash, redirect, url_for
 from flask.typing import ResponseReturnValue
@@ -21,6 +20,7 @@ from errors import AuthenticationRequired, Conflict, NotFound, ValidationError
 from schemas.admin import ActiveForm, RoleForm
 from schemas.user import SORT_FIELDS, UserListQuery, UserUpdate
 from services import admin_service, mfa_service, policy, user_service
+from services.auth.authentication import Principal
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 USERS_PAGE = "admin/users.html"
@@ -136,10 +136,17 @@ def confirm_action(user_id: int, action: str) -> ResponseReturnValue:
     return render_page(CONFIRM_PAGE, user=user, confirmation=confirmation)
 
 
-def act(user_id: int, action: Callable[[], Any], done: str) -> ResponseReturnValue:
-    """Run an action; flash `done`, or what the policy refused; back to the user's page."""
+class AdminAction(Protocol):
+    """A service function of the form `f(*, actor, user_id)`."""
+
+    def __call__(self, *, actor: Principal, user_id: int) -> object: ...
+
+
+def act(user_id: int, action: AdminAction, done: str) -> ResponseReturnValue:
+    """Run `action` as the signed-in admin; flash `done`, or what the policy refused; back to
+    the user's page."""
     try:
-        action()
+        action(actor=current_principal(), user_id=user_id)
     except Conflict as refused:
         flash(refused.message, "error")
     else:
@@ -147,12 +154,15 @@ def act(user_id: int, action: Callable[[], Any], done: str) -> ResponseReturnVal
     return see_other("admin.get_user", user_id=user_id)
 
 
-def update(user_id: int, changes: UserUpdate) -> Callable[[], Any]:
-    """The user-resource update an admin makes from the console."""
-    principal = current_principal()
-    return lambda: user_service.update(
-        actor=principal, user_id=user_id, changes=changes, session_id=principal.session_id
-    )
+def update(changes: UserUpdate) -> AdminAction:
+    """The user-resource update an admin makes from the console, as an action."""
+
+    def apply(*, actor: Principal, user_id: int) -> object:
+        return user_service.update(
+            actor=actor, user_id=user_id, changes=changes, session_id=actor.session_id
+        )
+
+    return apply
 
 
 @bp.post("/users/<id:user_id>/active")
@@ -160,7 +170,7 @@ def set_active(user_id: int) -> ResponseReturnValue:
     """Activate or deactivate a user (deactivating ends their sessions)."""
     form = parse(ActiveForm, form_fields())
     done = gettext("Account activated.") if form.is_active else gettext("Account deactivated.")
-    return act(user_id, update(user_id, UserUpdate(is_active=form.is_active)), done)
+    return act(user_id, update(UserUpdate(is_active=form.is_active)), done)
 
 
 @bp.post("/users/<id:user_id>/role")
@@ -168,59 +178,38 @@ def set_role(user_id: int) -> ResponseReturnValue:
     """Change a user's role."""
     form = parse(RoleForm, form_fields())
     done = gettext("The role is now %(role)s.", role=form.role)
-    return act(user_id, update(user_id, UserUpdate(role=form.role)), done)
+    return act(user_id, update(UserUpdate(role=form.role)), done)
 
 
 @bp.post("/users/<id:user_id>/two-factor/reset")
 def reset_two_factor(user_id: int) -> ResponseReturnValue:
     """Turn the user's two-factor authentication off; their sessions end."""
-    actor = current_principal()
-    return act(
-        user_id,
-        lambda: admin_service.reset_two_factor(actor=actor, user_id=user_id),
-        gettext("Two-factor authentication is off and every session has ended."),
-    )
+    done = gettext("Two-factor authentication is off and every session has ended.")
+    return act(user_id, admin_service.reset_two_factor, done)
 
 
 @bp.post("/users/<id:user_id>/sessions/end")
 def end_sessions(user_id: int) -> ResponseReturnValue:
     """End every session of the user."""
-    actor = current_principal()
-    return act(
-        user_id,
-        lambda: admin_service.end_sessions(actor=actor, user_id=user_id),
-        gettext("Every session of this user has ended."),
-    )
+    done = gettext("Every session of this user has ended.")
+    return act(user_id, admin_service.end_sessions, done)
 
 
 @bp.post("/users/<id:user_id>/password-reset")
 def send_password_reset(user_id: int) -> ResponseReturnValue:
     """Mail the user a password-reset link."""
-    actor = current_principal()
-    return act(
-        user_id,
-        lambda: admin_service.send_password_reset(actor=actor, user_id=user_id),
-        gettext("A password reset link is on its way to the user."),
-    )
+    done = gettext("A password reset link is on its way to the user.")
+    return act(user_id, admin_service.send_password_reset, done)
 
 
 @bp.post("/users/<id:user_id>/delete")
 def delete_user(user_id: int) -> ResponseReturnValue:
     """Soft-delete the user (restorable)."""
-    actor = current_principal()
-    return act(
-        user_id,
-        lambda: user_service.delete(actor=actor, user_id=user_id),
-        gettext("Account deleted. It can be restored from this page."),
-    )
+    done = gettext("Account deleted. It can be restored from this page.")
+    return act(user_id, user_service.delete, done)
 
 
 @bp.post("/users/<id:user_id>/restore")
 def restore_user(user_id: int) -> ResponseReturnValue:
     """Bring a deleted user back."""
-    actor = current_principal()
-    return act(
-        user_id,
-        lambda: admin_service.restore(actor=actor, user_id=user_id),
-        gettext("Account restored."),
-    )
+    return act(user_id, admin_service.restore, gettext("Account restored."))

@@ -36,10 +36,7 @@ def list_audit_events() -> ResponseReturnValue:
         actor=current_principal(),
         page=query.page,
         per_page=query.per_page,
-        user_id=query.user_id,
-        event_type=query.type,
-        since=query.since,
-        until=query.until,
+        events=EventFilter.of(query),
     )
     return render_page(AUDIT_PAGE, result=result, **context)
 

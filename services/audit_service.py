@@ -182,18 +182,11 @@ class EventFilter:
 
 
 def list_events(
-    *,
-    actor: Actor,
-    page: int,
-    per_page: int,
-    user_id: int | None = None,
-    event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    *, actor: Actor, page: int, per_page: int, events: EventFilter = EventFilter()
 ) -> AuditPage:
     """Events newest first (administrators), filtered by user (actor or subject), type, time."""
     policy.ensure_admin(actor)
-    conditions = EventFilter(user_id, event_type, since, until).conditions()
+    conditions = events.conditions()
     columns = AuditEvent.__table__.columns
     with read_only() as connection:
         total = connection.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
