@@ -161,3 +161,12 @@ def test_export_refuses_bad_filters_and_writes_nothing(app, tmp_path, args, mess
     assert result.exit_code == 1
     assert message in result.output
     assert not target.exists()
+
+
+def test_export_to_standard_output(app):
+    add_event(app, "auth.logout", days_ago=1)
+    result = app.test_cli_runner().invoke(args=["audit", "export", "-"])
+    assert result.exit_code == 0, result.output
+    (line,) = result.stdout.splitlines()
+    assert json.loads(line)["type"] == "auth.logout"
+    assert "Exported 1 audit event(s) to -." in result.stderr
