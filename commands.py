@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
-
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from blueprints.endpoint import pydantic_errors
+from cli.audit import audit_cli
 from cli.mail import mail_cli
 from cli.migrate_data import migrate_data_cli
-from errors import AppError, EmailTaken
+from cli.problems import fail
+from cli.users import users_cli
 from models.encrypted import KEY_SETTING, EncryptionUnavailable
-from schemas.user import UserCreate
-from services import key_service, user_service
-from services.base_service import unit_of_work
+from services import key_service
 
 config_cli = AppGroup("config", help="Inspect and validate the configuration.")
-users_cli = AppGroup("users", help="Manage user accounts.")
 keys_cli = AppGroup("keys", help="Field-encryption keys (FIELD_ENCRYPTION_KEY).")
 
 
@@ -35,31 +30,6 @@ def validate_config() -> None:
             click.echo(f"  - {problem}", err=True)
         raise SystemExit(1)
     click.echo(f"The '{settings.NAME}' configuration is valid.")
-
-
-@users_cli.command("create")
-@click.option("--email", required=True, help="Sign-in email (stored normalised, e.g. lower-cased).")
-@click.option("--name", required=True, help="Display name.")
-@click.option("--role", type=click.Choice(["user", "admin"]), default="user", show_default=True)
-@click.option("--password", help="Prompted for (hidden, twice) when omitted.")
-def create_user(email: str, name: str, role: str, password: str | None) -> None:
-    """Create a user with the same rules as the API."""
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    try:
-        data = UserCreate.model_validate(
-            {"email": email, "name": name, "role": role, "password": password}
-        )
-        with unit_of_work(conflict=EmailTaken):
-            user = user_service.add_user(
-                email=data.email, password=data.password, name=data.name, role=data.role
-            )
-    except PydanticValidationError as exc:
-        _fail([f"{item['field']}: {item['error']}" for item in pydantic_errors(exc)])
-    except AppError as exc:
-        problems = exc.details.get("errors", [])
-        _fail([f"{p['field']}: {p['error']}" for p in problems] or [exc.message])
-    click.echo(f"Created {user.role} {user.email} (id {user.id}).")
 
 
 @keys_cli.command("generate")
@@ -78,7 +48,7 @@ def rotate_keys(batch_size: int) -> None:
             batch_size, on_batch=lambda name, count: click.echo(f"  {name}: {count}")
         )
     except EncryptionUnavailable as exc:
-        _fail([exc.message])
+        fail([exc.message])
     for name, count in done.items():
         click.echo(f"Re-encrypted {count} value(s) of {name} under the newest key.")
 
@@ -98,7 +68,7 @@ def check_keys(sample: int, check_all: bool) -> None:
     try:
         results = key_service.check_stored_values(None if check_all else sample)
     except EncryptionUnavailable as exc:
-        _fail([exc.message])
+        fail([exc.message])
     except SQLAlchemyError as exc:
         # Not migrated yet, or the database is down: nothing to decide here; readiness says so,
         # and reading encrypted data without a key still answers 503.
@@ -106,7 +76,7 @@ def check_keys(sample: int, check_all: bool) -> None:
         return
     unreadable = [item for item in results if item.unreadable]
     if unreadable:
-        _fail(
+        fail(
             [
                 f"{item.name}: {item.unreadable} of {item.checked} value(s) tried cannot be "
                 f"decrypted with any key in {KEY_SETTING}"
@@ -117,12 +87,6 @@ def check_keys(sample: int, check_all: bool) -> None:
     click.echo(f"Field encryption: OK ({checked} stored value(s) decrypted).")
 
 
-def _fail(problems: list[str]) -> NoReturn:
-    for problem in problems:
-        click.echo(f"  - {problem}", err=True)
-    raise SystemExit(1)
-
-
 def register_commands(app: Flask) -> None:
     """Attach the command groups to the application's CLI."""
     app.cli.add_command(config_cli)
@@ -130,3 +94,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(migrate_data_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(audit_cli)

@@ -244,6 +244,9 @@ class Config(BaseSettings):
     EMAIL_VERIFICATION_TOKEN_HOURS: Positive = 48
     PASSWORD_RESET_TOKEN_MINUTES: Positive = 60
 
+    # --- Audit trail retention (`flask audit prune`, docs/admin.md) ------------------------
+    AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=1)] = 365
+
     # --- Rate limits -------------------------------------------------------------------------
     RATELIMIT_ENABLED: bool = True
     # When the limiter's Redis is down: fail open (count in process memory meanwhile) or

@@ -6,6 +6,8 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 from blueprints import (
+    admin,
+    admin_audit,
     api,
     api_audit,
     api_auth,
@@ -23,9 +25,9 @@ from models.base import MAX_ID
 from services.user_service import NO_SUCH_USER
 
 # api_auth, api_users and api_audit add their routes to api.bp; auth_recovery, auth_mfa and
-# auth0_login to auth.bp, when imported.
-ROUTE_MODULES = (api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
-BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
+# auth0_login to auth.bp; admin_audit to admin.bp, when imported.
+ROUTE_MODULES = (admin_audit, api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
+BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp, admin.bp)
 
 
 class IdConverter(IntegerConverter):

@@ -7,6 +7,7 @@ from blueprints.endpoint import endpoint
 from blueprints.security import current_principal
 from schemas.audit import AuditEventPage, AuditEventQuery
 from services import audit_service
+from services.audit_service import EventFilter
 
 
 @bp.get("/audit-events")
@@ -19,9 +20,6 @@ def list_audit_events(query: AuditEventQuery) -> object:
         actor=current_principal(),
         page=query.page,
         per_page=query.per_page,
-        user_id=query.user_id,
-        event_type=query.type,
-        since=query.since,
-        until=query.until,
+        events=EventFilter.of(query),
     )
     return {"items": page.items, "pagination": page.pagination}

@@ -10,7 +10,7 @@ from blueprints.rate_limits import password_check_limits
 from blueprints.security import current_principal
 from envelope import success
 from schemas.user import UserCreate, UserListQuery, UserPage, UserRead, UserUpdate
-from services import user_service
+from services import admin_service, user_service
 
 TAGS = ("users",)
 COMMON_ERRORS = (401, 403, 404)
@@ -60,3 +60,10 @@ def delete_user(user_id: int) -> ResponseReturnValue:
     """Delete a user (administrators). The row is kept; the user's tokens stop working."""
     user_service.delete(actor=current_principal(), user_id=user_id)
     return success(None, "User deleted")
+
+
+@bp.post("/users/<id:user_id>/2fa/reset")
+@endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, message="Two-factor reset", tags=TAGS)
+def reset_two_factor(user_id: int) -> object:
+    """Turn a user's two-factor authentication off and end their sessions (administrators)."""
+    return admin_service.reset_two_factor(actor=current_principal(), user_id=user_id)

@@ -1,7 +1,10 @@
 """The audit trail: one append-only row per security-relevant event.
 
-Rows are only ever inserted: the ORM refuses to flush a change or a deletion of one (see the
-`before_flush` guard below) and, on PostgreSQL, a trigger refuses UPDATE and DELETE outright.
+Rows are only ever inserted: the ORM refuses to flush a change or a deletion of one, and to run
+an UPDATE or DELETE statement on the table (the guards below); on PostgreSQL a trigger refuses
+UPDATE and DELETE too. The one exception is retention (`audit_service.prune`): a DELETE statement
+carrying `PRUNE_OPTION`, of rows older than the cutoff the same transaction put in `PRUNE_SETTING`
+and at least a day old (migration 0013, decision 0131).
 Actor and subject are plain ids, not foreign keys: the trail outlives what it talks about.
 """
 
@@ -11,9 +14,14 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Index, String, event
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, utcnow
+
+# The execution option of the pruning DELETE, and the transaction-local PostgreSQL setting holding
+# its cutoff (the trigger deletes nothing newer).
+PRUNE_OPTION = "audit_prune"
+PRUNE_SETTING = "app.audit_prune_before"
 
 
 class AppendOnlyViolation(RuntimeError):
@@ -47,3 +55,16 @@ def _refuse_audit_changes(session: Session, flush_context: object, instances: ob
             instance in session.deleted or session.is_modified(instance)
         ):
             raise AppendOnlyViolation("audit events are append-only")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_audit_statements(state: ORMExecuteState) -> None:
+    """No UPDATE statement on audit events, and no DELETE but the pruning one."""
+    if not (state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    if mapper is None or mapper.class_ is not AuditEvent:
+        return
+    if state.is_delete and state.execution_options.get(PRUNE_OPTION):
+        return
+    raise AppendOnlyViolation("audit events are append-only")

@@ -2,21 +2,25 @@
 
 `record` adds the event to the caller's unit of work, so it commits with the change it records
 or not at all. `record_alone` commits on its own: for failures (a wrong password) whose own
-transaction rolls back. There is deliberately no update or delete here: the trail is append-only
-(models/audit_event.py).
+transaction rolls back. The trail is append-only (models/audit_event.py): nothing here updates an
+event, and the one deletion is `prune`, of events past the retention period (decision 0131).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import g, has_request_context, request
-from sqlalchemy import BigInteger, ColumnElement, func, literal, or_, select
+from sqlalchemy import BigInteger, ColumnElement, delete, func, literal, or_, select
 
-from models import AuditEvent, db
+from errors import ValidationError
+from models import AuditEvent, db, utcnow
+from models import audit_event as append_only
+from schemas.audit import AuditEventQuery, AuditEventRead
 from services import policy
 from services.base_service import read_only, unit_of_work
 from services.policy import Actor
@@ -35,7 +39,13 @@ MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
 USER_ROLE_CHANGED = "user.role_changed"
 USER_ACTIVE_CHANGED = "user.active_changed"
 USER_DELETED = "user.deleted"
+USER_RESTORED = "user.restored"
+USER_SESSIONS_ENDED = "user.sessions_ended"
+USER_PASSWORD_RESET_MAILED = "user.password_reset_mailed"  # noqa: S105 - an event name
+MFA_RESET = "mfa.reset"
 DATA_IMPORTED = "data.imported"
+AUDIT_PRUNED = "audit.pruned"
+AUDIT_EXPORTED = "audit.exported"
 
 EVENT_TYPES = (
     LOGIN_SUCCEEDED,
@@ -51,7 +61,13 @@ EVENT_TYPES = (
     USER_ROLE_CHANGED,
     USER_ACTIVE_CHANGED,
     USER_DELETED,
+    USER_RESTORED,
+    USER_SESSIONS_ENDED,
+    USER_PASSWORD_RESET_MAILED,
+    MFA_RESET,
     DATA_IMPORTED,
+    AUDIT_PRUNED,
+    AUDIT_EXPORTED,
 )
 PROFILE_EVENTS = 10
 
@@ -70,7 +86,13 @@ EVENT_LABELS = {
     USER_ROLE_CHANGED: "Role changed",
     USER_ACTIVE_CHANGED: "Account enabled or disabled",
     USER_DELETED: "Account deleted",
+    USER_RESTORED: "Account restored",
+    USER_SESSIONS_ENDED: "Every session was ended by an administrator",
+    USER_PASSWORD_RESET_MAILED: "An administrator sent a password reset link",
+    MFA_RESET: "Two-factor authentication reset by an administrator",
     DATA_IMPORTED: "Account imported from the previous service",
+    AUDIT_PRUNED: "Old audit events pruned",
+    AUDIT_EXPORTED: "Audit events exported",
 }
 # Events worth a second look by the account's owner (shown highlighted).
 ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
@@ -127,27 +149,44 @@ class AuditPage:
         }
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """Which events: by or about a user, of a type, in a time range (`until` exclusive)."""
+
+    user_id: int | None = None
+    event_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @classmethod
+    def of(cls, query: AuditEventQuery) -> EventFilter:
+        """The filter a validated query asks for (API, console and command line alike)."""
+        return cls(
+            user_id=query.user_id, event_type=query.type, since=query.since, until=query.until
+        )
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of this filter."""
+        conditions: list[ColumnElement[bool]] = []
+        if self.user_id is not None:
+            conditions.append(
+                or_(AuditEvent.subject_id == self.user_id, AuditEvent.actor_id == self.user_id)
+            )
+        if self.event_type is not None:
+            conditions.append(AuditEvent.type == self.event_type)
+        if self.since is not None:
+            conditions.append(AuditEvent.created_at >= self.since)
+        if self.until is not None:
+            conditions.append(AuditEvent.created_at < self.until)
+        return conditions
+
+
 def list_events(
-    *,
-    actor: Actor,
-    page: int,
-    per_page: int,
-    user_id: int | None = None,
-    event_type: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    *, actor: Actor, page: int, per_page: int, events: EventFilter = EventFilter()
 ) -> AuditPage:
     """Events newest first (administrators), filtered by user (actor or subject), type, time."""
     policy.ensure_admin(actor)
-    conditions: list[ColumnElement[bool]] = []
-    if user_id is not None:
-        conditions.append(or_(AuditEvent.subject_id == user_id, AuditEvent.actor_id == user_id))
-    if event_type is not None:
-        conditions.append(AuditEvent.type == event_type)
-    if since is not None:
-        conditions.append(AuditEvent.created_at >= since)
-    if until is not None:
-        conditions.append(AuditEvent.created_at < until)
+    conditions = events.conditions()
     columns = AuditEvent.__table__.columns
     with read_only() as connection:
         total = connection.scalar(select(func.count()).select_from(AuditEvent).where(*conditions))
@@ -161,6 +200,83 @@ def list_events(
             )
         )
     return AuditPage(items=items, page=page, per_page=per_page, total=total or 0)
+
+
+EXPORT_BATCH = 1000
+
+
+def export(*, actor: Actor, events: EventFilter) -> Iterator[str]:
+    """The filtered events recorded so far, oldest first, as JSON lines (administrators). The
+    export is audited before the first line (itself not in it); the rows are read in batches by
+    id, so an export of millions holds neither a transaction nor memory."""
+    policy.ensure_admin(actor)
+    with read_only() as connection:
+        last_id = connection.scalar(select(func.max(AuditEvent.id))) or 0
+    record_alone(
+        AUDIT_EXPORTED,
+        actor_id=policy.acting_user_id(actor),
+        details={k: _plain(v) for k, v in vars(events).items() if v is not None} or None,
+    )
+    return _export_lines([*events.conditions(), AuditEvent.id <= last_id])
+
+
+def _export_lines(conditions: list[ColumnElement[bool]]) -> Iterator[str]:
+    columns = AuditEvent.__table__.columns
+    after = 0
+    while True:
+        with read_only() as connection:
+            rows = list(
+                connection.execute(
+                    select(*columns)
+                    .where(*conditions, AuditEvent.id > after)
+                    .order_by(AuditEvent.id)
+                    .limit(EXPORT_BATCH)
+                )
+            )
+        for row in rows:
+            yield AuditEventRead.model_validate(row, from_attributes=True).model_dump_json() + "\n"
+        if len(rows) < EXPORT_BATCH:
+            return
+        after = rows[-1].id
+
+
+def _plain(value: object) -> object:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+MIN_RETENTION_DAYS = 1
+
+
+def prune(*, actor: Actor, older_than_days: int) -> int:
+    """Delete the events older than `older_than_days` days (at least one), record the pruning
+    itself, and answer how many went. The one deletion the append-only guards admit: the ORM's
+    only with `PRUNE_OPTION`, PostgreSQL's trigger only below the cutoff set in `PRUNE_SETTING`
+    for this transaction (migration 0013)."""
+    policy.ensure_admin(actor)
+    if older_than_days < MIN_RETENTION_DAYS:
+        raise ValidationError.single("older_than", f"Must be at least {MIN_RETENTION_DAYS} day")
+    cutoff = utcnow() - timedelta(days=older_than_days)
+    with unit_of_work() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                select(func.set_config(append_only.PRUNE_SETTING, cutoff.isoformat(), True))
+            )
+        result = session.execute(
+            delete(AuditEvent)
+            .where(AuditEvent.created_at < cutoff)
+            .execution_options(synchronize_session=False, **{append_only.PRUNE_OPTION: True})
+        )
+        deleted = int(getattr(result, "rowcount", 0))
+        record(
+            AUDIT_PRUNED,
+            actor_id=policy.acting_user_id(actor),
+            details={
+                "older_than_days": older_than_days,
+                "before": cutoff.isoformat(),
+                "deleted": deleted,
+            },
+        )
+    return deleted
 
 
 def recent_for_user(user_id: int, limit: int = PROFILE_EVENTS) -> list[AuditEvent]:

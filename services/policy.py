@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Protocol
 
 from errors import Conflict, Forbidden
@@ -19,6 +20,23 @@ class Actor(Protocol):
 
     @property
     def is_admin(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Whoever runs a `flask` command: shell access to the deployment is an administrator's
+    right. Its id is no user's (0), so the records it leaves name no acting user."""
+
+    id: int = 0
+    is_admin: bool = True
+
+
+OPERATOR = Operator()
+
+
+def acting_user_id(actor: Actor) -> int | None:
+    """The user id to record as having acted (None for the command line's operator)."""
+    return None if actor.id == OPERATOR.id else actor.id
 
 
 def ensure_admin(actor: Actor) -> None:

@@ -479,12 +479,14 @@ def _update(
             target.id, reason=session_service.REVOKED_PASSWORD_CHANGE, keep_session_id=keep
         )
         audit_service.record(
-            audit_service.PASSWORD_CHANGED, actor_id=actor.id, subject_id=target.id
+            audit_service.PASSWORD_CHANGED,
+            actor_id=policy.acting_user_id(actor),
+            subject_id=target.id,
         )
     if changes.role is not None and changes.role != target.role:
         audit_service.record(
             audit_service.USER_ROLE_CHANGED,
-            actor_id=actor.id,
+            actor_id=policy.acting_user_id(actor),
             subject_id=target.id,
             details={"from": target.role, "to": changes.role},
         )
@@ -492,7 +494,7 @@ def _update(
     if changes.is_active is not None and changes.is_active != target.is_active:
         audit_service.record(
             audit_service.USER_ACTIVE_CHANGED,
-            actor_id=actor.id,
+            actor_id=policy.acting_user_id(actor),
             subject_id=target.id,
             details={"is_active": changes.is_active},
         )
@@ -521,6 +523,8 @@ def delete(*, actor: Actor, user_id: int, allow_self_delete: bool = False) -> No
 def _delete(*, actor: Actor, user_id: int) -> None:
     target, admins = lock_for_admin_check(user_id)
     policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
-    target.mark_deleted(by_user_id=actor.id)
-    audit_service.record(audit_service.USER_DELETED, actor_id=actor.id, subject_id=target.id)
+    target.mark_deleted(by_user_id=policy.acting_user_id(actor))
+    audit_service.record(
+        audit_service.USER_DELETED, actor_id=policy.acting_user_id(actor), subject_id=target.id
+    )
     session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)

@@ -28,3 +28,11 @@ def test_own_email_and_password_changes_need_the_current_password_unless_told_ot
     assert policy.needs_current_password(Caller(1), target)  # type: ignore[arg-type]
     assert not policy.needs_current_password(Caller(1), target, confirm_own_changes=False)  # type: ignore[arg-type]
     assert not policy.needs_current_password(Caller(2, is_admin=True), target)  # type: ignore[arg-type]
+
+
+def test_the_command_line_operator_is_an_admin_recorded_as_no_user():
+    policy.ensure_admin(policy.OPERATOR)
+    assert policy.acting_user_id(policy.OPERATOR) is None
+    assert policy.acting_user_id(Caller(7, is_admin=True)) == 7
+    with pytest.raises(Forbidden):
+        policy.ensure_self_or_admin(Caller(1), policy.OPERATOR.id)
