@@ -14,6 +14,7 @@ from babel.dates import format_date
 from i18n import LOCALE_COOKIE, select_locale, translated
 from models import User, db
 from services import email_service, locale_service
+from services.auth import registration
 from tests.factories import HTML, browser_login, create_user, csrf_token, post_form
 from tests.mail_server import configured, smtp_settings, wait_for_messages
 
@@ -323,3 +324,19 @@ def test_saving_the_language_of_a_user_who_is_gone_changes_nothing(app):
     with app.app_context():
         locale_service.save(user_id=987_654, locale="de")
         assert db.session.get(User, 987_654) is None
+
+
+def test_a_mail_job_submitted_outside_a_request_is_in_the_recipients_language(
+    app, mail_app, smtp_server
+):
+    """A command or a worker submitting a job has no request language to pass on."""
+    english, german = create_user(app), create_user(app)
+    with app.app_context():
+        locale_service.save(user_id=german.id, locale="de")
+        registration.request_password_reset(email=english.email)
+        registration.request_password_reset(email=german.email)
+    subjects = {mail.envelope_to[0]: mail.message["Subject"] for mail in smtp_server.messages}
+    assert subjects == {
+        english.email: "Reset your password",
+        german.email: "Setzen Sie Ihr Passwort zurück",
+    }
