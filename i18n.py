@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, has_request_context, request
 from flask_babel import format_date, format_datetime, get_locale, get_translations, gettext
+from markupsafe import Markup
 
 from blueprints.security import current_account
 from domain.texts import DEFAULT_LOCALE, N_, SUPPORTED_LOCALES
@@ -101,6 +102,12 @@ def _pattern_of(msgid: str) -> re.Pattern[str]:
     return re.compile(regex, re.DOTALL)
 
 
+def strong(value: object) -> Markup:
+    """`value`, escaped, in `<strong>`: a value a translated sentence emphasises
+    (`_("Signed in as %(email)s.", email=account.email|strong)`)."""
+    return Markup("<strong>{}</strong>").format(value)
+
+
 def init_i18n(app: Flask) -> None:
     """Bind Flask-Babel: `_`/`gettext` in templates and Python, dates formatted per locale."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
@@ -113,3 +120,4 @@ def init_i18n(app: Flask) -> None:
         format_datetime=format_datetime,
         translated=translated,
     )
+    app.jinja_env.filters["strong"] = strong

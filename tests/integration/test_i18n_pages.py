@@ -340,3 +340,14 @@ def test_a_mail_job_submitted_outside_a_request_is_in_the_recipients_language(
         english.email: "Reset your password",
         german.email: "Setzen Sie Ihr Passwort zurück",
     }
+
+
+@pytest.mark.parametrize(
+    ("headers", "sentence"), [(ENGLISH, "You are signed in as"), (GERMAN, "Sie sind als")]
+)
+def test_an_emphasised_value_in_a_sentence_is_escaped(app, client, headers, sentence):
+    user = create_user(app, name="<b>Eve</b>")
+    browser_login(client, user.email)
+    page = text(client.get("/", headers=headers))
+    assert f"{sentence} <strong>&lt;b&gt;Eve&lt;/b&gt;</strong>" in page
+    assert "<b>Eve</b>" not in page
