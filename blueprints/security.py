@@ -150,8 +150,8 @@ def csrf_required() -> bool:
     """The contract's rule: every state-changing browser request carries the CSRF token.
 
     Exempt: the token APIs (`/api/…`, the old `/v1/…`), Bearer requests, and JSON sent without
-    a signed-in cookie (no browser sends cross-site JSON without CORS approval, which this app
-    never gives).
+    a signed-in cookie (no browser sends cross-site JSON without CORS approval, which the cookie
+    routes never give: web_cors.py answers only `/api/v1` and `/v1`).
     Forms always need it, sign-in and registration included (login CSRF).
     """
     if request.method not in current_app.config["WTF_CSRF_METHODS"]:
