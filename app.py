@@ -31,6 +31,7 @@ from observability import (
     register_request_hooks,
 )
 from services import auth0_service, cache_service
+from web_cors import register_cors
 from web_security import register_security
 
 __all__ = ["app", "application", "create_app", "db"]
@@ -54,6 +55,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_request_hooks(app)
     register_metrics(app)
     register_security(app)
+    register_cors(app)
     register_blueprints(app)
     skip_unlimited_routes(app)
     register_errorhandlers(app)

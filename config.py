@@ -42,6 +42,8 @@ ENV_FILE = ".env"
 # Always trusted Host names: the container health checks call http://127.0.0.1:$PORT.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
 HOST_NAME = re.compile(r"\.?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*")
+# A browser origin: scheme, host name (or bracketed IPv6 address) and optional port; no path.
+ORIGIN = re.compile(r"https?://([a-z0-9-]+(\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
 
 
 def _base_url(value: str | None) -> str | None:
@@ -62,6 +64,23 @@ def _issuer(value: str | None) -> str | None:
     return f"{base}/" if base else None
 
 
+def _origins(value: str) -> str:
+    """A comma-separated list of exact origins, `scheme://host[:port]`, each lower-cased.
+
+    Not `*` (every site) nor `null` (sandboxed frames and files, any page can claim it): a browser
+    origin is allowed by name (docs/decisions/0133-cors.md)."""
+    origins = [origin.strip().lower() for origin in value.split(",") if origin.strip()]
+    bad = [origin for origin in origins if not ORIGIN.fullmatch(origin)]
+    if bad:
+        raise ValueError(f"must list origins such as https://app.example.com (got {bad})")
+    return ",".join(origins)
+
+
+def _legacy_origins(value: str) -> str:
+    """`*`, as the old service answered every origin, or a list of exact origins."""
+    return "*" if value.strip() == "*" else _origins(value)
+
+
 def _host_names(value: str) -> str:
     """A comma-separated list of host names without port (a leading dot admits subdomains)."""
     names = [name.strip() for name in value.split(",") if name.strip()]
@@ -76,6 +95,8 @@ Positive = Annotated[int, Field(ge=1)]
 BaseUrl = Annotated[str | None, AfterValidator(_base_url)]
 IssuerUrl = Annotated[str | None, AfterValidator(_issuer)]
 HostNames = Annotated[str, AfterValidator(_host_names)]
+Origins = Annotated[str, AfterValidator(_origins)]
+LegacyOrigins = Annotated[str, AfterValidator(_legacy_origins)]
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 MailBackend = Literal["smtp", "console", "none"]
 MailQueue = Literal["redis", "thread", "sync"]
@@ -216,6 +237,14 @@ class Config(BaseSettings):
     # Host names a request may carry besides PUBLIC_BASE_URL's and the loopback names (read from
     # `TRUSTED_HOSTS`; the list Flask checks is the `TRUSTED_HOSTS` property below).
     EXTRA_TRUSTED_HOSTS: HostNames = Field("", alias="TRUSTED_HOSTS")
+
+    # --- Cross-origin requests (web_cors.py, docs/security.md "Cross-origin requests") ----------
+    # Browser origins whose pages may call /api/v1 (Bearer tokens only, never cookies); empty: none.
+    CORS_ORIGINS: Origins = ""
+    # The old /v1 API answered every origin (`*`); a list of origins narrows it.
+    LEGACY_CORS_ORIGINS: LegacyOrigins = "*"
+    # How long a browser may reuse a preflight's answer (Chromium honours at most 7200).
+    CORS_MAX_AGE: Count = 7200
 
     # --- Redis and the cache -----------------------------------------------------------------
     REDIS_URL: str | None = None

@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
+from domain.texts import N_
 from envelope import error_body
 
 logger = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ class AppError(Exception):
 
     status: ClassVar[int] = 500
     code: ClassVar[str] = "INTERNAL_ERROR"
-    default_message: ClassVar[str] = "An unexpected error occurred"
+    default_message: ClassVar[str] = N_("An unexpected error occurred")
     # A wrong secret (password, code) that counts against the failed-attempt rate limits
     # (blueprints/rate_limits.py) whatever its status.
     failed_attempt: ClassVar[bool] = False
@@ -62,11 +63,11 @@ class AppError(Exception):
 
 
 class BadRequest(AppError):
-    status, code, default_message = 400, "BAD_REQUEST", "The request body is not valid JSON"
+    status, code, default_message = 400, "BAD_REQUEST", N_("The request body is not valid JSON")
 
 
 class ValidationError(AppError):
-    status, code, default_message = 400, "VALIDATION_ERROR", "Invalid input data"
+    status, code, default_message = 400, "VALIDATION_ERROR", N_("Invalid input data")
 
     def __init__(self, errors: list[dict[str, str]], message: str | None = None) -> None:
         first = errors[0] if errors else {"field": "", "error": self.default_message}
@@ -85,26 +86,28 @@ class WrongCurrentPassword(ValidationError):
     failed_attempt = True
 
     def __init__(self) -> None:
-        super().__init__([{"field": "current_password", "error": "Current password is incorrect"}])
+        super().__init__(
+            [{"field": "current_password", "error": N_("Current password is incorrect")}]
+        )
 
 
 class AuthenticationRequired(AppError):
-    status, code, default_message = 401, "AUTHENTICATION_REQUIRED", "Authentication required"
+    status, code, default_message = 401, "AUTHENTICATION_REQUIRED", N_("Authentication required")
 
 
 class InvalidToken(AppError):
-    status, code, default_message = 401, "INVALID_TOKEN", "The token is invalid or expired"
+    status, code, default_message = 401, "INVALID_TOKEN", N_("The token is invalid or expired")
 
 
 class InvalidCredentials(AppError):
-    status, code, default_message = 401, "INVALID_CREDENTIALS", "Invalid email or password"
+    status, code, default_message = 401, "INVALID_CREDENTIALS", N_("Invalid email or password")
 
 
 class InvalidMfaCode(AppError):
     status, code, default_message = (
         401,
         "INVALID_MFA_CODE",
-        "The two-factor code is wrong or was already used",
+        N_("The two-factor code is wrong or was already used"),
     )
 
 
@@ -115,8 +118,10 @@ class MfaRequired(AppError):
     status, code, default_message = (
         401,
         "MFA_REQUIRED",
-        "This account has two-factor authentication on and the token does not show a second "
-        "factor: sign in with multi-factor at Auth0, or with the password and a code here",
+        N_(
+            "This account has two-factor authentication on and the token does not show a second "
+            "factor: sign in with multi-factor at Auth0, or with the password and a code here"
+        ),
     )
 
     def __init__(self, message: str | None = None) -> None:
@@ -127,43 +132,43 @@ class MfaRequired(AppError):
 
 
 class Forbidden(AppError):
-    status, code, default_message = 403, "FORBIDDEN", "You are not allowed to do this"
+    status, code, default_message = 403, "FORBIDDEN", N_("You are not allowed to do this")
 
 
 class AccountDisabled(AppError):
-    status, code, default_message = 403, "ACCOUNT_DISABLED", "This account is disabled"
+    status, code, default_message = 403, "ACCOUNT_DISABLED", N_("This account is disabled")
 
 
 class NotFound(AppError):
-    status, code, default_message = 404, "NOT_FOUND", "The requested resource was not found"
+    status, code, default_message = 404, "NOT_FOUND", N_("The requested resource was not found")
 
 
 class MethodNotAllowed(AppError):
-    status, code, default_message = 405, "METHOD_NOT_ALLOWED", "Method not allowed"
+    status, code, default_message = 405, "METHOD_NOT_ALLOWED", N_("Method not allowed")
 
 
 class Conflict(AppError):
-    status, code, default_message = 409, "CONFLICT", "The resource already exists"
+    status, code, default_message = 409, "CONFLICT", N_("The resource already exists")
 
 
 class EmailTaken(Conflict):
-    default_message = "Email already registered"
+    default_message = N_("Email already registered")
 
 
 class PayloadTooLarge(AppError):
-    status, code, default_message = 413, "PAYLOAD_TOO_LARGE", "The request body is too large"
+    status, code, default_message = 413, "PAYLOAD_TOO_LARGE", N_("The request body is too large")
 
 
 class UnsupportedMediaType(AppError):
     status, code, default_message = (
         415,
         "UNSUPPORTED_MEDIA_TYPE",
-        "Send the body as application/json",
+        N_("Send the body as application/json"),
     )
 
 
 class RateLimited(AppError):
-    status, code, default_message = 429, "RATE_LIMITED", "Too many attempts, try again later"
+    status, code, default_message = 429, "RATE_LIMITED", N_("Too many attempts, try again later")
 
 
 class InternalError(AppError):
@@ -174,7 +179,7 @@ class ServiceUnavailable(AppError):
     status, code, default_message = (
         503,
         "SERVICE_UNAVAILABLE",
-        "The service is temporarily unavailable",
+        N_("The service is temporarily unavailable"),
     )
 
 
@@ -182,7 +187,7 @@ class EmailDeliveryError(AppError):
     status, code, default_message = (
         503,
         "SERVICE_UNAVAILABLE",
-        "Email could not be sent, try again later",
+        N_("Email could not be sent, try again later"),
     )
 
 

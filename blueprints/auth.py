@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from flask_wtf.csrf import generate_csrf
 
 from blueprints.endpoint import endpoint
@@ -28,6 +29,7 @@ from blueprints.security import (
     start_browser_session,
 )
 from envelope import success
+from i18n import current_locale
 from schemas.auth import LoginRequest, PasswordChangeRequest, ProfileUpdate, RegisterRequest
 from schemas.mfa import MfaRequired
 from schemas.user import UserRead, UserUpdate
@@ -84,7 +86,7 @@ def login(body: LoginRequest) -> object:
         return ask_for_second_factor(principal)
     start_browser_session(principal)
     if wants_html():
-        flash(f"Welcome back, {principal.user.name}.", "success")
+        flash(gettext("Welcome back, %(name)s.", name=principal.user.name), "success")
         return redirect_after_sign_in()
     return principal.user
 
@@ -128,7 +130,7 @@ def logout() -> object:
         tenant_logout = auth0_logout_redirect()
         end_browser_session()
     if wants_html():
-        flash("You have been signed out.", "info")
+        flash(gettext("You have been signed out."), "info")
         if tenant_logout:  # signed in with Auth0: end its session too, then come back here
             return redirect(tenant_logout, 303)
         return see_other("auth.login_page")
@@ -157,10 +159,17 @@ def register(body: RegisterRequest) -> object:
     if not wants_html():
         return registration.register(email=body.email, password=body.password, name=body.name)
     principal = registration.register(
-        email=body.email, password=body.password, name=body.name, sign_in=BROWSER
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        sign_in=BROWSER,
+        locale=current_locale(),
     )
     start_browser_session(principal)
-    flash(f"Welcome! We sent a link to {principal.user.email} to confirm it.", "success")
+    flash(
+        gettext("Welcome! We sent a link to %(email)s to confirm it.", email=principal.user.email),
+        "success",
+    )
     return see_other("auth.get_profile")
 
 
@@ -187,7 +196,7 @@ def update_profile(body: ProfileUpdate) -> object:
         session_id=principal.session_id,
     )
     if wants_html():
-        flash("Your name has been saved.", "success")
+        flash(gettext("Your name has been saved."), "success")
         return see_other("auth.get_profile")
     return user
 
@@ -214,7 +223,7 @@ def change_password(body: PasswordChangeRequest) -> object:
     if by_cookie:
         start_browser_session(principal, fresh_cookie=False)
     if wants_html():
-        flash("Your password has been changed; other devices were signed out.", "success")
+        flash(gettext("Your password has been changed; other devices were signed out."), "success")
         return see_other("auth.get_profile")
     return None
 
@@ -226,6 +235,6 @@ def send_verification_email() -> object:
     user = current_principal().user
     registration.send_verification(user=user)
     if wants_html():
-        flash(f"We sent a new confirmation link to {user.email}.", "info")
+        flash(gettext("We sent a new confirmation link to %(email)s.", email=user.email), "info")
         return see_other("auth.get_profile")
     return None

@@ -13,12 +13,14 @@ from typing import Any
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import Flask, current_app, flash, redirect, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 from joserfc.errors import JoseError
 from requests import RequestException
 
 from blueprints.auth import SIGNED_IN_WITH_AUTH0, ask_for_second_factor, bp
 from blueprints.pages import render_page, same_site_path, see_other
 from blueprints.security import signed_in_session_id, start_browser_session
+from domain.texts import N_
 from errors import AccountDisabled, AppError, InvalidToken, NotFound
 from services import auth0_service
 from services.auth import signin
@@ -27,7 +29,7 @@ from services.auth.second_factor import MfaChallenge
 EXTENSION = "auth0_oauth"
 NEXT_KEY = "auth0_next"
 LOGIN_PAGE = "auth/login.html"
-FAILED = "Signing in with Auth0 did not work; please try again"
+FAILED = N_("Signing in with Auth0 did not work; please try again")
 NOT_LINKED = (
     "Your Auth0 account is not linked to an account here (it needs a verified email address)"
 )
@@ -109,7 +111,7 @@ def auth0_callback() -> ResponseReturnValue:
         return ask_for_second_factor(principal, next_path=same_site_path(next_path), via_auth0=True)
     start_browser_session(principal)
     session[SIGNED_IN_WITH_AUTH0] = True
-    flash(f"Welcome, {principal.user.name}.", "success")
+    flash(gettext("Welcome, %(name)s.", name=principal.user.name), "success")
     if isinstance(next_path, str) and same_site_path(next_path):
         return redirect(next_path, 303)
     return see_other("auth.get_profile")

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import flash, g, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from blueprints.auth import (
     MFA_PENDING_AUTH0_KEY,
@@ -24,6 +25,7 @@ from blueprints.security import (
     signed_in_session_id,
     start_browser_session,
 )
+from domain.texts import N_
 from errors import InvalidToken
 from schemas.mfa import MfaBrowserRequest, MfaCodeRequest, MfaEnrolment, RecoveryCodes
 from schemas.user import UserRead
@@ -33,7 +35,7 @@ from services.auth.authentication import BROWSER, Principal
 
 LOGIN_MFA_PAGE = "auth/login_mfa.html"
 SETUP_PAGE = "auth/mfa_setup.html"
-EXPIRED = "The sign-in step expired; sign in again"
+EXPIRED = N_("The sign-in step expired; sign in again")
 
 
 @bp.context_processor
@@ -97,7 +99,7 @@ def login_mfa(body: MfaBrowserRequest) -> object:
     if via_auth0:
         session[SIGNED_IN_WITH_AUTH0] = True
     if wants_html():
-        flash(f"Welcome back, {principal.user.name}.", "success")
+        flash(gettext("Welcome back, %(name)s.", name=principal.user.name), "success")
         return redirect_after_sign_in()
     return principal.user
 
@@ -154,6 +156,6 @@ def mfa_disable(body: MfaCodeRequest) -> object:
     """Turn two-factor authentication off with a code from the app or a recovery code."""
     second_factor.disable_mfa(principal=current_principal(), code=body.code)
     if wants_html():
-        flash("Two-factor authentication is off.", "info")
+        flash(gettext("Two-factor authentication is off."), "info")
         return see_other("auth.get_profile")
     return None

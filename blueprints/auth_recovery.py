@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from flask import flash, request, session
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
 from blueprints.auth import TAGS, bp
 from blueprints.endpoint import endpoint
 from blueprints.pages import form_page, render_page, see_other, wants_html
 from blueprints.rate_limits import account_limit, address_limit
 from blueprints.security import SESSION_KEY, end_browser_session
+from domain.texts import N_
 from envelope import success
 from errors import InvalidToken
 from schemas.auth import ForgotPasswordRequest, ResetPasswordRequest, VerifyEmailRequest
 from schemas.user import UserRead
 from services.auth import registration
 
-RESET_SENT = "If the email belongs to an account, a reset link is on its way"
+RESET_SENT = N_("If the email belongs to an account, a reset link is on its way")
 
 
 @bp.get("/forgot-password")
@@ -40,7 +42,7 @@ def forgot_password(body: ForgotPasswordRequest) -> ResponseReturnValue:
     """Mail a password-reset link; the answer is the same whether or not the email exists."""
     registration.request_password_reset(email=body.email)
     if wants_html():
-        flash(f"{RESET_SENT}. Check your inbox.", "info")
+        flash(gettext("%(sent)s. Check your inbox.", sent=gettext(RESET_SENT)), "info")
         return see_other("auth.login_page")
     return success(None, RESET_SENT, 202)
 
@@ -72,7 +74,7 @@ def reset_password(body: ResetPasswordRequest) -> object:
     if SESSION_KEY in session:
         end_browser_session()
     if wants_html():
-        flash("Your password has been reset. Sign in with the new one.", "success")
+        flash(gettext("Your password has been reset. Sign in with the new one."), "success")
         return see_other("auth.login_page")
     return None
 

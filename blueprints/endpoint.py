@@ -23,6 +23,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from blueprints.security import authenticate_request
+from domain.texts import N_
 from envelope import DEFAULT_MESSAGE, success
 from errors import AppError, ValidationError, wants_json
 from schemas.common import Envelope
@@ -68,7 +69,7 @@ def pydantic_errors(exc: PydanticValidationError) -> list[dict[str, str]]:
     for error in exc.errors(include_url=False, include_input=False):
         location = ".".join(str(part) for part in error["loc"]) or "body"
         if error["type"] == "extra_forbidden":
-            message = "Unknown field"
+            message = N_("Unknown field")
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
         items.append({"field": location, "error": message})
@@ -102,7 +103,7 @@ def form_fields() -> dict[str, str]:
         if name == token_field:
             continue
         if len(values) > 1:
-            raise ValidationError.single(name, "Give this field once")
+            raise ValidationError.single(name, N_("Give this field once"))
         fields[name] = values[0]
     return fields
 

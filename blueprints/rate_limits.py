@@ -19,6 +19,7 @@ from flask_limiter import RateLimitExceeded
 
 from blueprints.endpoint import ENDPOINT_SPEC_ATTRIBUTE, render_form_errors
 from blueprints.security import authenticate_request
+from domain.texts import N_
 from errors import AppError, RateLimited, error_response, from_http_exception, wants_json
 from extensions import account_key, limiter
 from services import mfa_service
@@ -148,7 +149,7 @@ def register_refusals(app: Flask) -> None:
             error = from_http_exception(exc)
             error.headers["Retry-After"] = str(seconds)
             return error_response(error)
-        message = f"Too many attempts. Try again in {seconds} seconds."
+        message = N_("Too many attempts. Try again in %(seconds)s seconds.") % {"seconds": seconds}
         return render_form_errors(page, RateLimited(message, headers={"Retry-After": str(seconds)}))
 
 

@@ -14,6 +14,7 @@ from flask import current_app, g, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
+from domain.texts import N_
 from errors import AuthenticationRequired, Forbidden, InvalidToken
 from extensions import csrf, login_manager
 from models import User
@@ -27,7 +28,7 @@ COOKIE = "session"
 # APIs that never read the session cookie, so cross-site requests cannot ride on it (and so
 # they need no CSRF token).
 TOKEN_API_PREFIXES = ("/api/", "/v1/")
-CSRF_MESSAGE = "The form is out of date or its security token is missing; reload the page"
+CSRF_MESSAGE = N_("The form is out of date or its security token is missing; reload the page")
 
 
 class BrowserUser(UserMixin):  # type: ignore[misc]
@@ -149,8 +150,8 @@ def csrf_required() -> bool:
     """The contract's rule: every state-changing browser request carries the CSRF token.
 
     Exempt: the token APIs (`/api/…`, the old `/v1/…`), Bearer requests, and JSON sent without
-    a signed-in cookie (no browser sends cross-site JSON without CORS approval, which this app
-    never gives).
+    a signed-in cookie (no browser sends cross-site JSON without CORS approval, which the cookie
+    routes never give: web_cors.py answers only `/api/v1` and `/v1`).
     Forms always need it, sign-in and registration included (login CSRF).
     """
     if request.method not in current_app.config["WTF_CSRF_METHODS"]:

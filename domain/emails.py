@@ -6,6 +6,8 @@ import unicodedata
 
 from email_validator import EmailNotValidError, validate_email
 
+from domain.texts import N_
+
 EMAIL_MAX_LENGTH = 320
 
 
@@ -19,19 +21,19 @@ def normalize_email(value: str) -> str:
     """
     candidate = unicodedata.normalize("NFKC", value).strip()
     if len(candidate) > EMAIL_MAX_LENGTH:
-        raise ValueError("Email is too long")
+        raise ValueError(N_("Email is too long"))
     try:
         # `test_environment` admits RFC 6761 `.test` domains (fuzzers and staging use them);
         # other special-use names (.local, .localhost, .invalid) stay refused.
         address = validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise ValueError("Invalid email format") from exc
+        raise ValueError(N_("Invalid email format")) from exc
     # Lower-casing can leave text NFKC would change again; normalising once more makes the
     # result a fixed point (normalising a stored email gives it back unchanged).
     local_part = unicodedata.normalize("NFKC", address.local_part.lower())
     normal = f"{local_part}@{address.domain}"
     if len(normal) > EMAIL_MAX_LENGTH:
-        raise ValueError("Email is too long")
+        raise ValueError(N_("Email is too long"))
     return normal
 
 

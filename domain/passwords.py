@@ -15,6 +15,8 @@ from pathlib import Path
 
 from flask import current_app
 
+from domain.texts import N_
+
 MIN_LENGTH = 12
 MAX_LENGTH = 128
 LEGACY_MIN_LENGTH = 8
@@ -52,13 +54,17 @@ def password_problems(password: str, *, email: str | None = None) -> list[str]:
     problems: list[str] = []
     length = len(password)  # code points, as the contract counts
     if length < MIN_LENGTH:
-        problems.append(f"Password must be at least {MIN_LENGTH} characters")
+        problems.append(
+            N_("Password must be at least %(length)s characters") % {"length": MIN_LENGTH}
+        )
     elif length > MAX_LENGTH:
-        problems.append(f"Password must be at most {MAX_LENGTH} characters")
+        problems.append(
+            N_("Password must be at most %(length)s characters") % {"length": MAX_LENGTH}
+        )
     if is_common_password(password):
-        problems.append("Password is too common")
+        problems.append(N_("Password is too common"))
     if email and email.strip() and _comparable(password) == _comparable(email):
-        problems.append("Password must not be the same as the email")
+        problems.append(N_("Password must not be the same as the email"))
     return problems
 
 

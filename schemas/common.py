@@ -19,6 +19,7 @@ from pydantic import (
 
 from domain.emails import EMAIL_MAX_LENGTH, normalize_email
 from domain.passwords import MAX_LENGTH, MIN_LENGTH
+from domain.texts import N_
 from envelope import iso_timestamp
 from models.base import MAX_ID
 
@@ -42,7 +43,7 @@ class RequestModel(BaseModel):
     def _refuse_nul(cls, value: Any) -> Any:
         # PostgreSQL text cannot hold NUL; refusing it here keeps it a 400, never a 500.
         if isinstance(value, str) and "\x00" in value:
-            raise ValueError("Must not contain NUL characters")
+            raise ValueError(N_("Must not contain NUL characters"))
         return value
 
 
@@ -63,7 +64,9 @@ class ResponseModel(BaseModel):
 def _strip_name(value: str) -> str:
     stripped = value.strip()
     if not 1 <= len(stripped) <= NAME_MAX_LENGTH:
-        raise ValueError(f"Name must be 1 to {NAME_MAX_LENGTH} characters")
+        raise ValueError(
+            N_("Name must be 1 to %(length)s characters") % {"length": NAME_MAX_LENGTH}
+        )
     return stripped
 
 

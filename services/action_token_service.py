@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from domain.texts import N_
 from errors import InvalidToken
 from models import ActionToken, TokenPurpose, User, db, utcnow
 from services import token_service
@@ -44,7 +45,7 @@ def consume(raw: str, purpose: TokenPurpose) -> User:
         .execution_options(synchronize_session=False)
     )
     if getattr(claimed, "rowcount", 0) != 1:  # used by a concurrent request meanwhile
-        raise InvalidToken("The link is invalid or has expired")
+        raise InvalidToken(N_("The link is invalid or has expired"))
     return user
 
 
@@ -56,10 +57,10 @@ def _usable(raw: str, purpose: TokenPurpose) -> tuple[ActionToken, User]:
         )
     ).first()
     if token is None or token.used_at is not None or token.expires_at <= utcnow():
-        raise InvalidToken("The link is invalid or has expired")
+        raise InvalidToken(N_("The link is invalid or has expired"))
     user = db.session.get(User, token.user_id)
     if user is None or user.is_deleted or user.email != token.email:
-        raise InvalidToken("The link is invalid or has expired")
+        raise InvalidToken(N_("The link is invalid or has expired"))
     return token, user
 
 

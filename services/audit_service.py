@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import g, has_request_context, request
+from flask_babel import gettext, lazy_gettext
 from sqlalchemy import BigInteger, ColumnElement, delete, func, literal, or_, select
 
 from errors import ValidationError
@@ -73,26 +74,28 @@ PROFILE_EVENTS = 10
 
 # What a person reads on their profile for each event type (a test checks every type has one).
 EVENT_LABELS = {
-    LOGIN_SUCCEEDED: "Signed in",
-    LOGIN_FAILED: "Failed sign-in attempt",
-    LOGOUT: "Signed out",
-    REFRESH_TOKEN_REUSED: "A used sign-in token came back: every session was ended to be safe",
-    PASSWORD_CHANGED: "Password changed",
-    PASSWORD_RESET: "Password reset with an emailed link",
-    EMAIL_VERIFIED: "Email address confirmed",
-    MFA_ENABLED: "Two-factor authentication turned on",
-    MFA_DISABLED: "Two-factor authentication turned off",
-    MFA_RECOVERY_CODE_USED: "A recovery code was used",
-    USER_ROLE_CHANGED: "Role changed",
-    USER_ACTIVE_CHANGED: "Account enabled or disabled",
-    USER_DELETED: "Account deleted",
-    USER_RESTORED: "Account restored",
-    USER_SESSIONS_ENDED: "Every session was ended by an administrator",
-    USER_PASSWORD_RESET_MAILED: "An administrator sent a password reset link",
-    MFA_RESET: "Two-factor authentication reset by an administrator",
-    DATA_IMPORTED: "Account imported from the previous service",
-    AUDIT_PRUNED: "Old audit events pruned",
-    AUDIT_EXPORTED: "Audit events exported",
+    LOGIN_SUCCEEDED: lazy_gettext("Signed in"),
+    LOGIN_FAILED: lazy_gettext("Failed sign-in attempt"),
+    LOGOUT: lazy_gettext("Signed out"),
+    REFRESH_TOKEN_REUSED: lazy_gettext(
+        "A used sign-in token came back: every session was ended to be safe"
+    ),
+    PASSWORD_CHANGED: lazy_gettext("Password changed"),
+    PASSWORD_RESET: lazy_gettext("Password reset with an emailed link"),
+    EMAIL_VERIFIED: lazy_gettext("Email address confirmed"),
+    MFA_ENABLED: lazy_gettext("Two-factor authentication turned on"),
+    MFA_DISABLED: lazy_gettext("Two-factor authentication turned off"),
+    MFA_RECOVERY_CODE_USED: lazy_gettext("A recovery code was used"),
+    USER_ROLE_CHANGED: lazy_gettext("Role changed"),
+    USER_ACTIVE_CHANGED: lazy_gettext("Account enabled or disabled"),
+    USER_DELETED: lazy_gettext("Account deleted"),
+    USER_RESTORED: lazy_gettext("Account restored"),
+    USER_SESSIONS_ENDED: lazy_gettext("Every session was ended by an administrator"),
+    USER_PASSWORD_RESET_MAILED: lazy_gettext("An administrator sent a password reset link"),
+    MFA_RESET: lazy_gettext("Two-factor authentication reset by an administrator"),
+    DATA_IMPORTED: lazy_gettext("Account imported from the previous service"),
+    AUDIT_PRUNED: lazy_gettext("Old audit events pruned"),
+    AUDIT_EXPORTED: lazy_gettext("Audit events exported"),
 }
 # Events worth a second look by the account's owner (shown highlighted).
 ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
@@ -292,10 +295,16 @@ def recent_for_user(user_id: int, limit: int = PROFILE_EVENTS) -> list[AuditEven
 
 
 def describe(event_type: str, details: dict[str, Any] | None = None) -> str:
-    """The event in words a person reads (the type itself for one without a label)."""
+    """The event in words a person reads, in the request's language (the type itself for one
+    without a label)."""
     details = details or {}
     if event_type == USER_ROLE_CHANGED and {"from", "to"} <= details.keys():
-        return f"Role changed from {details['from']} to {details['to']}"
+        return str(
+            gettext("Role changed from %(old)s to %(new)s", old=details["from"], new=details["to"])
+        )
     if event_type == USER_ACTIVE_CHANGED and "is_active" in details:
-        return "Account enabled" if details["is_active"] else "Account disabled"
-    return EVENT_LABELS.get(event_type, event_type)
+        enabled = (
+            gettext("Account enabled") if details["is_active"] else gettext("Account disabled")
+        )
+        return str(enabled)
+    return str(EVENT_LABELS.get(event_type, event_type))

@@ -4,6 +4,10 @@
 stderr, links included; development only) or `none`. Requests never call this directly: the mail
 jobs of services/mail_queue.py do, in a worker or after the response. Bodies carry single-use
 tokens, so nothing on the smtp path ever logs a body.
+
+Every mail is in its recipient's language (`mail_locale`): their saved one (`users.locale`), else
+the language of the request that caused it (a queued job carries it, see `job_locale`), else
+English. Subjects are marked with `N_` and translated here, with the templates.
 """
 
 from __future__ import annotations
@@ -12,37 +16,73 @@ import logging
 import smtplib
 import ssl
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template
+from flask_babel import force_locale, get_locale, gettext
 
+from domain.texts import DEFAULT_LOCALE, N_, SUPPORTED_LOCALES
 from errors import EmailDeliveryError
 
 logger = logging.getLogger(__name__)
 
 VERIFY_LINK_PATH = "/auth/verify-email"
 RESET_LINK_PATH = "/auth/reset-password"
+# The language of the request a queued mail job came from (set around the job by mail_queue).
+_job_locale: ContextVar[str | None] = ContextVar("mail_job_locale", default=None)
 
 
-def send_verification_email(*, to: str, name: str, token: str) -> None:
-    """Mail `to` the link that confirms their address."""
+def request_locale() -> str | None:
+    """The language of the current request's pages (None outside a request): what a mail job
+    started by this request is given, for a recipient without a saved language."""
+    if not has_request_context():
+        return None
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+@contextmanager
+def job_locale(locale: str | None) -> Iterator[None]:
+    """Mails sent inside the block fall back to `locale` (the language of the job's request)."""
+    token = _job_locale.set(locale)
+    try:
+        yield
+    finally:
+        _job_locale.reset(token)
+
+
+def mail_locale(saved: str | None) -> str:
+    """The recipient's language: `saved` (theirs), else the causing request's, else English."""
+    for candidate in (saved, _job_locale.get(), request_locale()):
+        if candidate in SUPPORTED_LOCALES:
+            return str(candidate)
+    return DEFAULT_LOCALE
+
+
+def send_verification_email(*, to: str, name: str, token: str, locale: str | None) -> None:
+    """Mail `to` the link that confirms their address (`locale`: their saved language)."""
     send_email(
         to=to,
-        subject="Confirm your email address",
+        locale=locale,
+        subject=N_("Confirm your email address"),
         template="verify_email",
         context={"name": name, "link": public_link(VERIFY_LINK_PATH, token=token)},
     )
 
 
-def send_password_reset_email(*, to: str, name: str, token: str, expires_minutes: int) -> None:
-    """Mail `to` the link that lets them choose a new password."""
+def send_password_reset_email(
+    *, to: str, name: str, token: str, expires_minutes: int, locale: str | None
+) -> None:
+    """Mail `to` the link that lets them choose a new password (`locale`: their saved language)."""
     send_email(
         to=to,
-        subject="Reset your password",
+        locale=locale,
+        subject=N_("Reset your password"),
         template="reset_password",
         context={
             "name": name,
@@ -52,12 +92,18 @@ def send_password_reset_email(*, to: str, name: str, token: str, expires_minutes
     )
 
 
-def send_email(*, to: str, subject: str, template: str, context: Mapping[str, Any]) -> None:
-    """Render `templates/emails/<template>.txt` and `.html` and deliver them by `MAIL_BACKEND`."""
+def send_email(
+    *, to: str, locale: str | None, subject: str, template: str, context: Mapping[str, Any]
+) -> None:
+    """Render `templates/emails/<template>.txt` and `.html` in the recipient's language (`locale`:
+    their saved one, see `mail_locale`) and deliver them by `MAIL_BACKEND`. `subject` is the
+    English text marked with `N_`."""
     config = current_app.config
-    values = {"subject": subject, "public_base_url": config["PUBLIC_BASE_URL"], **context}
-    text = render_template(f"emails/{template}.txt", **values)
-    html = render_template(f"emails/{template}.html", **values)
+    with force_locale(mail_locale(locale)):
+        subject = gettext(subject)
+        values = {"subject": subject, "public_base_url": config["PUBLIC_BASE_URL"], **context}
+        text = render_template(f"emails/{template}.txt", **values)
+        html = render_template(f"emails/{template}.html", **values)
     message = build_message(to=to, subject=subject, text=text, html=html)
     backend = config["MAIL_BACKEND"]
     if backend == "smtp":

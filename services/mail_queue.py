@@ -10,6 +10,9 @@ A job's arguments are an email address or a user id, never a link: the job itsel
 single-use token, so no token rests in Redis, and a request does the same work for a real account
 as for an unknown address (docs/decisions/0075-mail-queue-rq.md). Logs name a job by its name, id
 and masked recipient; its arguments never reach a log.
+
+A job submitted in a request also carries that request's language (`locale`): the mail falls back
+to it when the recipient has no saved language (services/email_service.py, `mail_locale`).
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from rq.serializers import JSONSerializer
 from werkzeug.wrappers import Response
 
 from models import db
-from services.email_service import masked_address
+from services.email_service import job_locale, masked_address, request_locale
 
 logger = logging.getLogger(__name__)
 
 JobArguments = Mapping[str, str | int]
 JobFunction = Callable[..., None]
+# The reserved job argument that carries the language of the request a job came from.
+LOCALE_ARGUMENT = "locale"
 F = TypeVar("F", bound=JobFunction)
 JOB_TIMEOUT_SECONDS = 120
 # How long a dead-lettered job stays in RQ's failed registry for inspection or `rq requeue`.
@@ -61,6 +66,8 @@ def submit(name: str, **arguments: str | int) -> None:
     """Run mail job `name` outside the request, as `MAIL_QUEUE` says."""
     if name not in _jobs:
         raise KeyError(f"no mail job named {name!r}")
+    if (locale := request_locale()) is not None:
+        arguments[LOCALE_ARGUMENT] = locale
     mode = current_app.config["MAIL_QUEUE"]
     if mode == "sync":
         _run(name, arguments, attempt=1, retries=0)
@@ -81,7 +88,7 @@ def submit(name: str, **arguments: str | int) -> None:
 def perform(name: str, arguments: JobArguments) -> None:
     """Run job `name` once (the worker's entry point, inside its application context)."""
     try:
-        _jobs[name](**arguments)
+        _call(name, arguments)
     finally:
         # The worker keeps one application context for its life: no session outlives a job.
         db.session.remove()
@@ -194,11 +201,19 @@ def _attempt(app: Flask, name: str, arguments: JobArguments, *, attempt: int, re
 def _run(name: str, arguments: JobArguments, *, attempt: int, retries: int) -> bool:
     """Run the job once in the current application context; log a failure. True on success."""
     try:
-        _jobs[name](**arguments)
+        _call(name, arguments)
     except Exception as exc:  # a job run here has no caller to raise to: every failure is logged
         _log_failure(name, arguments, error=exc, attempt=attempt, retries=retries, job_id=None)
         return False
     return True
+
+
+def _call(name: str, arguments: JobArguments) -> None:
+    """Run job `name`; its mails fall back to the language of the request it came from."""
+    values = dict(arguments)
+    locale = values.pop(LOCALE_ARGUMENT, None)
+    with job_locale(str(locale) if locale is not None else None):
+        _jobs[name](**values)
 
 
 def _log_failure(

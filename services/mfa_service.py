@@ -24,6 +24,7 @@ import segno
 from flask import current_app
 from sqlalchemy import select
 
+from domain.texts import N_
 from errors import Conflict, InvalidMfaCode, InvalidToken, NotFound
 from models import User, UserMfa, db, utcnow
 from services import audit_service, token_service
@@ -80,7 +81,7 @@ def start_enrolment(user: User) -> Enrolment:
     """A fresh secret (replacing an unconfirmed one); Conflict when 2FA is already on."""
     enrolment = find(user.id, lock=True)
     if enrolment is not None and enrolment.is_enabled:
-        raise Conflict("Two-factor authentication is already enabled")
+        raise Conflict(N_("Two-factor authentication is already enabled"))
     secret = pyotp.random_base32()
     if enrolment is None:
         db.session.add(UserMfa(user_id=user.id, secret=secret, recovery_code_hashes=[]))
@@ -112,9 +113,9 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     """Turn 2FA on with a first right code; answers the ten recovery codes (shown once)."""
     enrolment = find(user.id, lock=True)
     if enrolment is None:
-        raise NotFound("Start two-factor enrolment first")
+        raise NotFound(N_("Start two-factor enrolment first"))
     if enrolment.is_enabled:
-        raise Conflict("Two-factor authentication is already enabled")
+        raise Conflict(N_("Two-factor authentication is already enabled"))
     if not _accept_totp(enrolment, code):
         raise InvalidMfaCode()
     codes = new_recovery_codes()
@@ -128,7 +129,7 @@ def disable(user: User, code: str) -> None:
     """Turn 2FA off with a right TOTP or recovery code."""
     enrolment = find(user.id, lock=True)
     if enrolment is None or not enrolment.is_enabled:
-        raise NotFound("Two-factor authentication is not enabled")
+        raise NotFound(N_("Two-factor authentication is not enabled"))
     if check_code(enrolment, code) is None:
         raise InvalidMfaCode()
     db.session.delete(enrolment)
@@ -248,4 +249,4 @@ def decode_pending_sign_in(token: str, kind: str) -> PendingSignIn:
             method=str(claims.get("method", FIRST_FACTOR)),
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
-        raise InvalidToken("The sign-in step expired or is invalid; sign in again") from exc
+        raise InvalidToken(N_("The sign-in step expired or is invalid; sign in again")) from exc

@@ -86,6 +86,7 @@ def register(
     name: str,
     password_policy: PasswordPolicy = ...,
     sign_in: BrowserKind,
+    locale: str | None = ...,
 ) -> Principal: ...
 def register(
     *,
@@ -94,8 +95,12 @@ def register(
     name: str,
     password_policy: PasswordPolicy = PasswordPolicy.CURRENT,
     sign_in: str | None = None,
+    locale: str | None = None,
 ) -> User | IssuedTokens | Principal:
     """Create an account with the `user` role and mail a verification link.
+
+    `locale`: the language the account was created in (a supported one, from the page), saved as
+    the user's language of pages and mails.
 
     With `sign_in`, the new user is signed in too, in a session of that kind: browsers get
     their principal, the old `/v1` registration its tokens.
@@ -104,6 +109,7 @@ def register(
         user = user_service.add_user(
             email=email, password=password, name=name, password_policy=password_policy
         )
+        user.locale = locale
         answer: User | IssuedTokens | Principal = user
         if sign_in is not None:
             session = session_service.open_session(user, kind=sign_in)
@@ -130,7 +136,7 @@ def deliver_password_reset(*, email: str) -> None:
             user, TokenPurpose.RESET_PASSWORD, timedelta(minutes=minutes)
         )
     email_service.send_password_reset_email(
-        to=user.email, name=user.name, token=token, expires_minutes=minutes
+        to=user.email, name=user.name, token=token, expires_minutes=minutes, locale=user.locale
     )
 
 
@@ -186,4 +192,6 @@ def deliver_verification(*, user_id: int) -> None:
             return
         hours = current_app.config["EMAIL_VERIFICATION_TOKEN_HOURS"]
         token = action_token_service.issue(user, TokenPurpose.VERIFY_EMAIL, timedelta(hours=hours))
-    email_service.send_verification_email(to=user.email, name=user.name, token=token)
+    email_service.send_verification_email(
+        to=user.email, name=user.name, token=token, locale=user.locale
+    )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
+from babel.dates import format_datetime
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -220,7 +221,8 @@ def test_profile_events_read_as_words_with_readable_dates(app, client):
     page = client.get("/auth/profile", headers=HTML).get_data(as_text=True)
     assert '<li class="event event-alert">' in page
     assert "Failed sign-in attempt" in page
-    assert f"{when.day} {when.strftime('%B %Y, %H:%M')} UTC" in page
+    # Babel's medium date and time of the page's language (English here), in UTC.
+    assert f"{format_datetime(when, 'medium', tzinfo=UTC, locale='en')} UTC" in page
     assert " · from 127.0.0.1" in page
     assert "auth.login_failed" not in page
 

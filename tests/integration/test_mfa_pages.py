@@ -46,7 +46,7 @@ def test_turn_on_sign_in_with_code_and_turn_off(app, client):
     browser_login(client, user.email)
     secret, codes = turn_on(client)
     profile = client.get("/auth/profile", headers=HTML).get_data(as_text=True)
-    assert "10 recovery code(s) left" in profile
+    assert "10 recovery codes left" in profile
     assert "Two-factor authentication turned on" in profile and "Signed in" in profile
 
     fresh = app.test_client()

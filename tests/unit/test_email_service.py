@@ -56,7 +56,7 @@ def accept_mailer(server, session, envelope, mechanism, auth_data):
 
 def test_verification_mail_arrives_with_text_and_html_parts(mail_app, smtp_server):
     with mail_app.app_context():
-        send_verification_email(to="ada@example.com", name="Ada Lovelace", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada Lovelace", token=TOKEN, locale=None)
 
     [mail] = smtp_server.messages
     assert mail.envelope_from == "no-reply@localhost"
@@ -82,7 +82,7 @@ def test_verification_link_uses_public_base_url_and_url_encodes_the_token(mail_a
         configured(mail_app, PUBLIC_BASE_URL="https://accounts.example.com"),
         mail_app.app_context(),
     ):
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     [mail] = smtp_server.messages
     link = first_link(mail, "/auth/verify-email")
@@ -96,7 +96,9 @@ def test_reset_mail_carries_the_reset_link_and_its_expiry(mail_app, smtp_server)
         configured(mail_app, PUBLIC_BASE_URL="https://accounts.example.com/"),
         mail_app.app_context(),
     ):
-        send_password_reset_email(to="ada@example.com", name="Ada", token=TOKEN, expires_minutes=30)
+        send_password_reset_email(
+            to="ada@example.com", name="Ada", token=TOKEN, expires_minutes=30, locale=None
+        )
 
     [mail] = smtp_server.messages
     assert mail.envelope_to == ["ada@example.com"]
@@ -113,7 +115,7 @@ def test_reset_mail_carries_the_reset_link_and_its_expiry(mail_app, smtp_server)
 def test_html_part_escapes_the_name_and_text_part_keeps_it(mail_app, smtp_server):
     name = "<script>alert('x')</script>"
     with mail_app.app_context():
-        send_verification_email(to="ada@example.com", name=name, token=TOKEN)
+        send_verification_email(to="ada@example.com", name=name, token=TOKEN, locale=None)
 
     [mail] = smtp_server.messages
     assert "<script>" not in mail.html
@@ -124,7 +126,7 @@ def test_html_part_escapes_the_name_and_text_part_keeps_it(mail_app, smtp_server
 def test_successful_delivery_is_logged_without_body_or_full_address(mail_app, smtp_server, caplog):
     caplog.set_level(logging.DEBUG, logger="services.email_service")
     with mail_app.app_context():
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert len(smtp_server.messages) == 1
     assert "email 'verify_email' sent to a***@example.com" in caplog.text
@@ -142,7 +144,9 @@ def test_unreachable_server_raises_delivery_error_and_logs_no_token(app, caplog)
         "MAIL_TIMEOUT": 2,
     }
     with configured(app, **settings), app.app_context(), pytest.raises(EmailDeliveryError) as exc:
-        send_password_reset_email(to="ada@example.com", name="Ada", token=TOKEN, expires_minutes=5)
+        send_password_reset_email(
+            to="ada@example.com", name="Ada", token=TOKEN, expires_minutes=5, locale=None
+        )
 
     assert exc.value.status == 503
     assert exc.value.code == "SERVICE_UNAVAILABLE"
@@ -158,7 +162,7 @@ def test_unreachable_server_raises_delivery_error_and_logs_no_token(app, caplog)
 def test_starttls_required_but_not_offered_refuses_to_send_in_clear(app, smtp_server, caplog):
     settings = smtp_settings(smtp_server, MAIL_USE_TLS=True)
     with configured(app, **settings), app.app_context(), pytest.raises(EmailDeliveryError):
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert smtp_server.messages == []
     assert "SMTPNotSupportedError" in caplog.text
@@ -167,7 +171,7 @@ def test_starttls_required_but_not_offered_refuses_to_send_in_clear(app, smtp_se
 def test_implicit_tls_against_a_plain_server_fails_cleanly(app, smtp_server):
     settings = smtp_settings(smtp_server, MAIL_USE_SSL=True)
     with configured(app, **settings), app.app_context(), pytest.raises(EmailDeliveryError):
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert smtp_server.messages == []
 
@@ -178,7 +182,7 @@ def test_smtp_backend_without_mail_server_raises_delivery_error(app, caplog):
         app.app_context(),
         pytest.raises(EmailDeliveryError),
     ):
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert "MAIL_SERVER is not set" in caplog.text
 
@@ -190,7 +194,7 @@ def test_login_is_used_when_a_username_is_configured(app):
     with running_smtp_server(authenticator=accept_mailer, auth_require_tls=False) as server:
         settings = smtp_settings(server, MAIL_USERNAME="mailer", MAIL_PASSWORD="s3cret-password")
         with configured(app, **settings), app.app_context():
-            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     [mail] = server.messages
     assert mail.login == "mailer"
@@ -200,7 +204,7 @@ def test_rejected_login_raises_delivery_error_and_logs_no_password(app, caplog):
     with running_smtp_server(authenticator=accept_mailer, auth_require_tls=False) as server:
         settings = smtp_settings(server, MAIL_USERNAME="mailer", MAIL_PASSWORD="wrong-password")
         with configured(app, **settings), app.app_context(), pytest.raises(EmailDeliveryError):
-            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert server.messages == []
     assert "SMTPAuthenticationError (SMTP 535)" in caplog.text
@@ -233,7 +237,7 @@ def test_starttls_upgrades_the_connection_before_logging_in(app, trusted_tls_con
             server, MAIL_USE_TLS=True, MAIL_USERNAME="mailer", MAIL_PASSWORD="s3cret-password"
         )
         with configured(app, **settings), app.app_context():
-            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     [mail] = server.messages
     assert mail.login == "mailer"
@@ -247,7 +251,7 @@ def test_starttls_refuses_a_certificate_it_does_not_trust(
     with running_smtp_server(tls_context=trusted_tls_context, require_starttls=True) as server:
         settings = smtp_settings(server, MAIL_USE_TLS=True)
         with configured(app, **settings), app.app_context(), pytest.raises(EmailDeliveryError):
-            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+            send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert server.messages == []
     assert "SSLCertVerificationError" in caplog.text
@@ -259,7 +263,7 @@ def test_starttls_refuses_a_certificate_it_does_not_trust(
 def test_console_backend_prints_the_mail_and_sends_nothing(app, smtp_server, capsys):
     settings = smtp_settings(smtp_server, MAIL_BACKEND="console")
     with configured(app, **settings), app.app_context():
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert smtp_server.messages == []
     logged = capsys.readouterr().err
@@ -272,7 +276,7 @@ def test_none_backend_sends_nothing(app, smtp_server, caplog):
     caplog.set_level(logging.DEBUG, logger="services.email_service")
     settings = smtp_settings(smtp_server, MAIL_BACKEND="none")
     with configured(app, **settings), app.app_context():
-        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN)
+        send_verification_email(to="ada@example.com", name="Ada", token=TOKEN, locale=None)
 
     assert smtp_server.messages == []
     assert TOKEN not in caplog.text
@@ -283,6 +287,7 @@ def test_send_email_renders_any_template_pair(mail_app, smtp_server):
     with mail_app.app_context():
         send_email(
             to="ada@example.com",
+            locale=None,
             subject="Just checking",
             template="reset_password",
             context={"name": "Ada", "link": "https://x.example/r", "expires_minutes": 1},
