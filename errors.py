@@ -84,8 +84,8 @@ class WrongCurrentPassword(ValidationError):
 
     failed_attempt = True
 
-    def __init__(self) -> None:
-        super().__init__([{"field": "current_password", "error": "Current password is incorrect"}])
+    def __init__(self, field: str = "current_password") -> None:
+        super().__init__([{"field": field, "error": "Current password is incorrect"}])
 
 
 class AuthenticationRequired(AppError):

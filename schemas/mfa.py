@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from schemas.common import NO_NUL, RequestModel, ResponseModel, Token
+from schemas.common import NO_NUL, Password, RequestModel, ResponseModel, Token
 
 Code = Annotated[
     str,
@@ -21,6 +21,30 @@ Code = Annotated[
 
 class MfaCodeRequest(RequestModel):
     code: Code
+
+
+TotpCode = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=32,
+        pattern=NO_NUL,
+        description="a 6-digit code from the authenticator app",
+    ),
+]
+
+
+class RecoveryCodesRequest(RequestModel):
+    """Confirm regenerating the recovery codes: your password, or a code from the app."""
+
+    password: Password | None = None
+    code: TotpCode | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_proof(self) -> RecoveryCodesRequest:
+        if (self.password is None) == (self.code is None):
+            raise ValueError("Give either password or code")
+        return self
 
 
 class MfaLoginRequest(RequestModel):

@@ -32,6 +32,8 @@ EMAIL_VERIFIED = "auth.email_verified"
 MFA_ENABLED = "mfa.enabled"
 MFA_DISABLED = "mfa.disabled"
 MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
+SESSION_ENDED = "auth.session_ended"
 USER_ROLE_CHANGED = "user.role_changed"
 USER_ACTIVE_CHANGED = "user.active_changed"
 USER_DELETED = "user.deleted"
@@ -48,6 +50,8 @@ EVENT_TYPES = (
     MFA_ENABLED,
     MFA_DISABLED,
     MFA_RECOVERY_CODE_USED,
+    MFA_RECOVERY_CODES_REGENERATED,
+    SESSION_ENDED,
     USER_ROLE_CHANGED,
     USER_ACTIVE_CHANGED,
     USER_DELETED,
@@ -67,6 +71,8 @@ EVENT_LABELS = {
     MFA_ENABLED: "Two-factor authentication turned on",
     MFA_DISABLED: "Two-factor authentication turned off",
     MFA_RECOVERY_CODE_USED: "A recovery code was used",
+    MFA_RECOVERY_CODES_REGENERATED: "New recovery codes were made; the old ones stopped working",
+    SESSION_ENDED: "A session was signed out",
     USER_ROLE_CHANGED: "Role changed",
     USER_ACTIVE_CHANGED: "Account enabled or disabled",
     USER_DELETED: "Account deleted",
