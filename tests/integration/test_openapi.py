@@ -35,6 +35,17 @@ CONTRACT_ROUTES = {
     ("get", "/api/v1/health"),
     ("get", "/api/v1/status"),
 }
+# Contract §9 (version 1.1): self-service and sessions.
+SELF_SERVICE_ROUTES = {
+    ("get", "/api/v1/users/me"),
+    ("patch", "/api/v1/users/me"),
+    ("delete", "/api/v1/users/me"),
+    ("get", "/api/v1/auth/sessions"),
+    ("delete", "/api/v1/auth/sessions/{session_id}"),
+    ("post", "/api/v1/auth/sessions/revoke-others"),
+    ("get", "/api/v1/users/{user_id}/sessions"),
+    ("post", "/api/v1/auth/2fa/recovery-codes"),
+}
 
 
 @pytest.fixture
@@ -88,7 +99,22 @@ def test_document_is_valid_openapi_3_1(document):
 
 
 def test_every_contract_route_is_described(document):
-    assert set(operations(document)) >= CONTRACT_ROUTES
+    assert set(operations(document)) >= CONTRACT_ROUTES | SELF_SERVICE_ROUTES
+
+
+def test_sessions_and_the_user_locale_are_described(document):
+    schemas = document["components"]["schemas"]
+    session = schemas["SessionRead"]
+    assert set(session["required"]) == {
+        "id", "kind", "created_at", "last_used_at", "ip", "user_agent", "device", "current"
+    }  # fmt: skip
+    assert session["properties"]["kind"]["enum"] == ["api", "browser"]
+    locale = schemas["UserRead"]["properties"]["locale"]["anyOf"]
+    assert {"enum": ["en", "de"], "type": "string"} in locale
+    ending = operations(document)[("delete", "/api/v1/auth/sessions/{session_id}")]
+    (parameter,) = ending["parameters"]
+    assert parameter["schema"] == {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}
+    assert "404" in ending["responses"]
 
 
 def route_methods(app, declared_only):
