@@ -23,22 +23,11 @@ class MfaCodeRequest(RequestModel):
     code: Code
 
 
-TotpCode = Annotated[
-    str,
-    Field(
-        min_length=6,
-        max_length=32,
-        pattern=NO_NUL,
-        description="a 6-digit code from the authenticator app",
-    ),
-]
-
-
 class RecoveryCodesRequest(RequestModel):
     """Confirm regenerating the recovery codes: your password, or a code from the app."""
 
     password: Password | None = None
-    code: TotpCode | None = None
+    code: Code | None = Field(None, description="a 6-digit code from the authenticator app")
 
     @model_validator(mode="after")
     def _exactly_one_proof(self) -> RecoveryCodesRequest:
