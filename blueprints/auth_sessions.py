@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g
+from flask import flash
 from flask_babel import gettext, ngettext
 
 from blueprints.auth import PROFILE_PAGE, TAGS, bp
@@ -16,13 +16,11 @@ from blueprints.security import (
     authenticated_by_cookie,
     current_principal,
     end_browser_session,
-    session_principal,
 )
 from domain.devices import parse_device
 from schemas.mfa import RecoveryCodes, RecoveryCodesRequest
 from schemas.session import SessionsRevoked
 from services.auth import second_factor, sessions
-from services.auth.authentication import Principal
 
 RECOVERY_CODES_PAGE = "auth/mfa_recovery_codes.html"
 
@@ -32,8 +30,8 @@ def session_helpers() -> dict[str, Any]:
     """Lazy helpers for the profile page's sessions section."""
 
     def my_sessions() -> list[sessions.SessionInfo]:
-        principal: Principal | None = g.get("principal") or session_principal()
-        return sessions.list_own(principal=principal) if principal else []
+        # Only the profile page calls it, which is for a signed-in caller (`auth=True`).
+        return sessions.list_own(principal=current_principal())
 
     return {"my_sessions": my_sessions, "parse_device": parse_device}
 

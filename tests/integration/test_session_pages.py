@@ -8,6 +8,7 @@ import pytest
 
 from models import AuthSession, db
 from tests.factories import HTML, PASSWORD, browser_login, create_user, csrf_token, login
+from tests.integration.test_mfa_api import code_at, enrol
 from tests.integration.test_mfa_pages import CODES, turn_on
 
 pytestmark = pytest.mark.integration
@@ -150,3 +151,13 @@ def test_recovery_codes_are_made_again_from_the_profile(app, client):
     assert len(new_codes) == 10 and not set(new_codes) & set(old_codes)
     assert "Make new recovery codes" in profile(client)
     assert "10 recovery code(s) left" in profile(client)
+
+
+def test_json_clients_of_the_recovery_codes_form_get_the_codes(app, client):
+    signed = login(client, create_user(app).email)
+    secret, _ = enrol(client, signed)
+    response = client.post(
+        "/auth/2fa/recovery-codes", json={"code": code_at(secret, 1)}, headers=signed.headers
+    )
+    assert response.status_code == 200, response.json
+    assert len(response.json["data"]["recovery_codes"]) == 10
