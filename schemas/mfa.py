@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from schemas.common import NO_NUL, Password, RequestModel, ResponseModel, Token
 
@@ -25,6 +25,16 @@ class MfaCodeRequest(RequestModel):
 
 class RecoveryCodesRequest(RequestModel):
     """Confirm regenerating the recovery codes: your password, or a code from the app."""
+
+    # The rule `_exactly_one_proof` checks, stated for clients (and contract fuzzers).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("password", "code")
+            ]
+        }
+    )
 
     password: Password | None = None
     code: Code | None = Field(None, description="a 6-digit code from the authenticator app")
