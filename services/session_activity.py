@@ -14,7 +14,7 @@ import time
 from datetime import timedelta
 from typing import Final
 
-from sqlalchemy import bindparam, or_, update
+from sqlalchemy import bindparam, or_, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from models import AuthSession, db, utcnow
@@ -36,6 +36,9 @@ TOUCH = (
     )
     .values(last_used_at=bindparam("now"))
 )
+# A stamp never waits behind a row lock (a revocation in flight, or the request's own
+# transaction): it gives up and the next one a minute later writes instead.
+LOCK_TIMEOUT = text("SET LOCAL lock_timeout = '1s'")
 
 
 def note_use(session_id: str) -> None:
@@ -54,6 +57,8 @@ def note_use(session_id: str) -> None:
     try:
         # Its own short transaction: the request's unit of work must not carry (or lose) it.
         with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                connection.execute(LOCK_TIMEOUT)
             parameters = {"session_id": session_id, "now": now, "cutoff": now - INTERVAL}
             connection.execute(TOUCH, parameters)
     except SQLAlchemyError as exc:

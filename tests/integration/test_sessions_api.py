@@ -3,6 +3,7 @@ view; `last_used_at` written at most about once a minute."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -172,6 +173,25 @@ def test_a_failed_stamp_never_fails_the_request(app, client, monkeypatch, caplog
     caplog.set_level("WARNING")
     assert client.get("/api/v1/users/me", headers=headers).status_code == 200
     assert "session last-use stamp not written" in caplog.text
+
+
+def test_a_stamp_never_waits_long_behind_a_row_lock(app, client, is_postgres, caplog):
+    if not is_postgres:
+        pytest.skip("row locks need PostgreSQL")
+    user = create_user(app)
+    headers, refresh = login_from(client, user.email, FIREFOX)
+    session_id = session_id_of(app, refresh)
+    session_activity.forget()
+    caplog.set_level("WARNING")
+    with app.app_context(), db.engine.connect() as holder:
+        holder.execute(
+            text("SELECT id FROM auth_sessions WHERE id = :id FOR UPDATE"), {"id": session_id}
+        )
+        started = time.monotonic()
+        assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+        assert time.monotonic() - started < 5
+        holder.rollback()
+    assert "session last-use stamp not written: OperationalError" in caplog.text
 
 
 def test_ending_a_session_stops_its_tokens_at_once(app, client):
