@@ -305,6 +305,10 @@ class Config(BaseSettings):
     # true: /v1 applies the /api/v1 password policy instead of the old rule.
     LEGACY_STRICT_PASSWORD_POLICY: bool = False
 
+    # --- Self-service (docs/api.md, "Self-service and sessions") ----------------------------
+    # true: users may delete their own account (DELETE /api/v1/users/me or their own id).
+    ALLOW_SELF_DELETE: bool = False
+
     # --- Outgoing mail (services/email_service.py) and the base URL of its links -------------
     MAIL_SERVER: str | None = None
     MAIL_PORT: Positive = 587

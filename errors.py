@@ -85,10 +85,8 @@ class WrongCurrentPassword(ValidationError):
 
     failed_attempt = True
 
-    def __init__(self) -> None:
-        super().__init__(
-            [{"field": "current_password", "error": N_("Current password is incorrect")}]
-        )
+    def __init__(self, field: str = "current_password") -> None:
+        super().__init__([{"field": field, "error": N_("Current password is incorrect")}])
 
 
 class AuthenticationRequired(AppError):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, IntegerConverter
 
 from blueprints import (
     admin,
@@ -11,11 +11,13 @@ from blueprints import (
     api,
     api_audit,
     api_auth,
+    api_sessions,
     api_users,
     auth,
     auth0_login,
     auth_mfa,
     auth_recovery,
+    auth_sessions,
     health,
     main,
     openapi,
@@ -24,9 +26,10 @@ from blueprints import (
 from models.base import MAX_ID
 from services.user_service import NO_SUCH_USER
 
-# api_auth, api_users and api_audit add their routes to api.bp; auth_recovery, auth_mfa and
-# auth0_login to auth.bp; admin_audit to admin.bp, when imported.
+# api_auth, api_users, api_audit and api_sessions add their routes to api.bp; auth_recovery,
+# auth_mfa, auth0_login and auth_sessions to auth.bp; admin_audit to admin.bp, when imported.
 ROUTE_MODULES = (admin_audit, api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
+SELF_SERVICE_ROUTE_MODULES = (api_sessions, auth_sessions)  # sessions and devices (contract §9)
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp, admin.bp)
 
 
@@ -43,9 +46,17 @@ class IdConverter(IntegerConverter):
         return number if number <= MAX_ID else NO_SUCH_USER
 
 
+class SessionIdConverter(BaseConverter):
+    """`<session:session_id>`: a sign-in session's id (32 hex digits), so that
+    `/auth/sessions/revoke-others` is never read as a session id."""
+
+    regex = "[0-9a-fA-F]{32}"
+
+
 def register_blueprints(app: Flask) -> None:
     """Mount every blueprint at its prefix; the old `/v1` contract only while it is enabled."""
     app.url_map.converters["id"] = IdConverter
+    app.url_map.converters["session"] = SessionIdConverter
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     if app.config["LEGACY_API_ENABLED"]:

@@ -32,6 +32,7 @@ from schemas.mfa import (
     MfaRequired,
     MfaStatus,
     RecoveryCodes,
+    RecoveryCodesRequest,
 )
 from schemas.user import UserRead
 from services import mfa_service
@@ -97,6 +98,25 @@ def mfa_confirm(body: MfaCodeRequest) -> object:
 def mfa_disable(body: MfaCodeRequest) -> None:
     """Turn two-factor authentication off with a code from the app or a recovery code."""
     second_factor.disable_mfa(principal=current_principal(), code=body.code)
+
+
+@bp.post("/auth/2fa/recovery-codes")
+@password_check_limits
+@code_limits
+@endpoint(
+    body=RecoveryCodesRequest,
+    response=RecoveryCodes,
+    auth=True,
+    errors=(401, 404, 429),
+    tags=TAGS,
+)
+def regenerate_recovery_codes(body: RecoveryCodesRequest) -> object:
+    """New recovery codes, confirmed by your `password` or a `code` from the app; the old codes
+    stop working. A wrong one counts toward the lockout like every re-check."""
+    codes = second_factor.regenerate_recovery_codes(
+        principal=current_principal(), password=body.password, code=body.code
+    )
+    return {"recovery_codes": codes}
 
 
 @bp.post("/auth/refresh")

@@ -1,7 +1,8 @@
-"""User management under `/api/v1/users` (contract §4)."""
+"""User management under `/api/v1/users` (contract §4), and `/api/v1/users/me` (§9)."""
 
 from __future__ import annotations
 
+from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
@@ -33,11 +34,33 @@ def create_user(body: UserCreate) -> object:
     return user_service.create(actor=current_principal(), data=body)
 
 
+# `/users/me` is a static rule: Werkzeug matches it before `/users/<id:user_id>`, which takes
+# digits only, whatever order the rules are declared in.
+@bp.get("/users/me")
+@endpoint(response=UserRead, auth=True, errors=(401,), tags=TAGS)
+def get_me() -> object:
+    """Get yourself: the same as `GET /users/{your id}`."""
+    principal = current_principal()
+    return user_service.get_for_actor(actor=principal, user_id=principal.id)
+
+
 @bp.get("/users/<id:user_id>")
 @endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, tags=TAGS)
 def get_user(user_id: int) -> object:
     """Get a user: yourself, or anyone for administrators."""
     return user_service.get_for_actor(actor=current_principal(), user_id=user_id)
+
+
+@bp.route("/users/me", methods=["PUT", "PATCH"])
+@password_check_limits
+@endpoint(body=UserUpdate, response=UserRead, auth=True, errors=(401, 403, 409, 429), tags=TAGS)
+def update_me(body: UserUpdate) -> object:
+    """Change yourself: the same as `PATCH /users/{your id}` (name, email, password with
+    current_password, locale)."""
+    principal = current_principal()
+    return user_service.update(
+        actor=principal, user_id=principal.id, changes=body, session_id=principal.session_id
+    )
 
 
 @bp.route("/users/<id:user_id>", methods=["PUT", "PATCH"])
@@ -46,7 +69,7 @@ def get_user(user_id: int) -> object:
     body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409, 429), tags=TAGS
 )
 def update_user(user_id: int, body: UserUpdate) -> object:
-    """Change a user. Yourself: name, email, password (with current_password).
+    """Change a user. Yourself: name, email, password (with current_password), locale.
     Administrators: also role and is_active. PUT and PATCH both change only the fields sent."""
     principal = current_principal()
     return user_service.update(
@@ -54,11 +77,28 @@ def update_user(user_id: int, body: UserUpdate) -> object:
     )
 
 
+@bp.delete("/users/me")
+@endpoint(auth=True, errors=(401, 403, 409), tags=TAGS)
+def delete_me() -> ResponseReturnValue:
+    """Delete your own account where `ALLOW_SELF_DELETE` is on (else 403): the same as
+    `DELETE /users/{your id}`. The row is kept; every session of yours ends."""
+    return _delete(current_principal().id)
+
+
 @bp.delete("/users/<id:user_id>")
 @endpoint(auth=True, errors=(*COMMON_ERRORS, 409), tags=TAGS)
 def delete_user(user_id: int) -> ResponseReturnValue:
-    """Delete a user (administrators). The row is kept; the user's tokens stop working."""
-    user_service.delete(actor=current_principal(), user_id=user_id)
+    """Delete a user (administrators; yourself too where `ALLOW_SELF_DELETE` is on). The row is
+    kept; the user's tokens stop working."""
+    return _delete(user_id)
+
+
+def _delete(user_id: int) -> ResponseReturnValue:
+    user_service.delete(
+        actor=current_principal(),
+        user_id=user_id,
+        allow_self_delete=current_app.config["ALLOW_SELF_DELETE"],
+    )
     return success(None, "User deleted")
 
 

@@ -248,10 +248,22 @@ def operation(
     return result
 
 
+# Path parameters that are not row ids (`<session:…>`, blueprints/__init__.py).
+PATH_PARAMETER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "session_id": {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"},
+}
+
+
 def path_parameters(path: str) -> list[dict[str, Any]]:
-    """`{user_id}`-style segments as OpenAPI path parameters (every one is an id here)."""
+    """`{user_id}`-style segments as OpenAPI path parameters (row ids unless named in
+    `PATH_PARAMETER_SCHEMAS`)."""
     return [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_PARAMETER_SCHEMAS.get(name, {"type": "integer"}),
+        }
         for name in re.findall(r"{(\w+)}", path)
     ]
 

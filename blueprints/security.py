@@ -18,6 +18,7 @@ from domain.texts import N_
 from errors import AuthenticationRequired, Forbidden, InvalidToken
 from extensions import csrf, login_manager
 from models import User
+from services import session_activity
 from services.auth import authentication
 from services.auth.authentication import Principal
 
@@ -90,6 +91,7 @@ def authenticate_request() -> Principal:
         g.auth_method = COOKIE
     g.principal = principal
     g.user_id = principal.id
+    session_activity.note_use(principal.session_id)  # last_used_at, at most once a minute
     return principal
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
-from schemas.common import NO_NUL, RequestModel, ResponseModel, Token
+from schemas.common import NO_NUL, Password, RequestModel, ResponseModel, Token
 
 Code = Annotated[
     str,
@@ -21,6 +21,29 @@ Code = Annotated[
 
 class MfaCodeRequest(RequestModel):
     code: Code
+
+
+class RecoveryCodesRequest(RequestModel):
+    """Confirm regenerating the recovery codes: your password, or a code from the app."""
+
+    # The rule `_exactly_one_proof` checks, stated for clients (and contract fuzzers).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "string"}}}
+                for name in ("password", "code")
+            ]
+        }
+    )
+
+    password: Password | None = None
+    code: Code | None = Field(None, description="a 6-digit code from the authenticator app")
+
+    @model_validator(mode="after")
+    def _exactly_one_proof(self) -> RecoveryCodesRequest:
+        if (self.password is None) == (self.code is None):
+            raise ValueError("Give either password or code")
+        return self
 
 
 class MfaLoginRequest(RequestModel):

@@ -22,6 +22,8 @@ from schemas.common import (
 )
 
 RoleName = Literal["user", "admin"]
+# The languages of pages and mails (i18n.SUPPORTED_LOCALES); null: follow the browser.
+LocaleName = Literal["en", "de"]
 SORT_FIELDS = ("id", "email", "name", "created_at", "last_login_at")
 
 
@@ -37,6 +39,9 @@ class UserRead(ResponseModel):
     created_at: Timestamp
     updated_at: Timestamp
     last_login_at: Timestamp | None
+    locale: LocaleName | None = Field(
+        description="language of pages and mails; null follows the browser's Accept-Language"
+    )
 
 
 class UserCreate(RequestModel):
@@ -57,6 +62,7 @@ class UserUpdate(RequestModel):
     current_password: Password | None = None
     role: RoleName | None = None
     is_active: bool | None = None
+    locale: LocaleName | None = Field(None, description="null: follow the browser's language")
 
 
 class UserListQuery(QueryModel):

@@ -37,6 +37,8 @@ EMAIL_VERIFIED = "auth.email_verified"
 MFA_ENABLED = "mfa.enabled"
 MFA_DISABLED = "mfa.disabled"
 MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
+MFA_RECOVERY_CODES_REGENERATED = "mfa.recovery_codes_regenerated"
+SESSION_ENDED = "auth.session_ended"
 USER_ROLE_CHANGED = "user.role_changed"
 USER_ACTIVE_CHANGED = "user.active_changed"
 USER_DELETED = "user.deleted"
@@ -59,6 +61,8 @@ EVENT_TYPES = (
     MFA_ENABLED,
     MFA_DISABLED,
     MFA_RECOVERY_CODE_USED,
+    MFA_RECOVERY_CODES_REGENERATED,
+    SESSION_ENDED,
     USER_ROLE_CHANGED,
     USER_ACTIVE_CHANGED,
     USER_DELETED,
@@ -96,6 +100,10 @@ EVENT_LABELS = {
     DATA_IMPORTED: lazy_gettext("Account imported from the previous service"),
     AUDIT_PRUNED: lazy_gettext("Old audit events pruned"),
     AUDIT_EXPORTED: lazy_gettext("Audit events exported"),
+    MFA_RECOVERY_CODES_REGENERATED: lazy_gettext(
+        "New recovery codes were made; the old ones stopped working"
+    ),
+    SESSION_ENDED: lazy_gettext("A session was signed out"),
 }
 # Events worth a second look by the account's owner (shown highlighted).
 ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})

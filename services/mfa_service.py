@@ -136,6 +136,22 @@ def disable(user: User, code: str) -> None:
     audit_service.record(audit_service.MFA_DISABLED, actor_id=user.id, subject_id=user.id)
 
 
+def regenerate_recovery_codes(user: User, *, code: str | None = None) -> list[str]:
+    """Replace the recovery codes (the old ones stop working); with `code`, only after a right
+    TOTP code. NOT_FOUND when 2FA is off."""
+    enrolment = find(user.id, lock=True)
+    if enrolment is None or not enrolment.is_enabled:
+        raise NotFound("Two-factor authentication is not enabled")
+    if code is not None and not _accept_totp(enrolment, code):
+        raise InvalidMfaCode()
+    codes = new_recovery_codes()
+    enrolment.recovery_code_hashes = [hash_recovery_code(code) for code in codes]
+    audit_service.record(
+        audit_service.MFA_RECOVERY_CODES_REGENERATED, actor_id=user.id, subject_id=user.id
+    )
+    return codes
+
+
 def verify_for_login(user_id: int, code: str) -> CodeCheck | None:
     """Check a sign-in code (TOTP or recovery) under a row lock; None when wrong or replayed."""
     enrolment = find(user_id, lock=True)

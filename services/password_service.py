@@ -111,10 +111,13 @@ def dummy_verify() -> None:
         _hasher(parameters).verify(dummy, _DUMMY_PASSWORD + "!")
 
 
-def check_current_password(password_hash: str | None, current_password: str) -> None:
-    """Confirm a change of one's own account with its password; `WrongCurrentPassword` if wrong."""
+def check_current_password(
+    password_hash: str | None, current_password: str, *, field: str = "current_password"
+) -> None:
+    """Confirm a change of one's own account with its password (sent in `field`);
+    `WrongCurrentPassword` if wrong."""
     if not verify_password(password_hash, current_password):
-        raise WrongCurrentPassword()
+        raise WrongCurrentPassword(field)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

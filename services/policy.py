@@ -46,18 +46,26 @@ def ensure_admin(actor: Actor) -> None:
 
 
 def ensure_can_delete(actor: Actor, user_id: int, *, allow_self_delete: bool = False) -> None:
-    """Administrators delete users; with `allow_self_delete` (the old `/v1` contract) a user
-    may also delete their own account."""
+    """Administrators delete users; with `allow_self_delete` (the old `/v1` contract, or the
+    `ALLOW_SELF_DELETE` setting) a user may also delete their own account."""
     if allow_self_delete:
         ensure_self_or_admin(actor, user_id)
+    elif actor.id == user_id and not actor.is_admin:
+        raise Forbidden("Deleting your own account is turned off here; ask an administrator")
     else:
         ensure_admin(actor)
+
+
+def may_act_for(actor: Actor, user_id: int) -> bool:
+    """True when `actor` may act on what belongs to user `user_id`: their own, or any for
+    administrators (routes that must not reveal what exists answer NOT_FOUND otherwise)."""
+    return actor.is_admin or actor.id == user_id
 
 
 def ensure_self_or_admin(actor: Actor, user_id: int) -> None:
     """A user may act on their own record; administrators on any. Checked before any lookup,
     so a non-admin learns nothing about other ids."""
-    if not actor.is_admin and actor.id != user_id:
+    if not may_act_for(actor, user_id):
         raise Forbidden()
 
 

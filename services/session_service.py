@@ -94,8 +94,11 @@ def revoke_session(session_id: str, *, reason: str) -> None:
     )
 
 
-def revoke_user_sessions(user_id: int, *, reason: str, keep_session_id: str | None = None) -> None:
-    """End every sign-in session of a user, except `keep_session_id` when given."""
+def revoke_user_sessions(
+    user_id: int, *, reason: str, keep_session_id: str | None = None
+) -> list[str]:
+    """End every sign-in session of a user, except `keep_session_id` when given; answers the ids
+    of the sessions it ended."""
     statement = update(AuthSession).where(
         AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
     )
@@ -117,3 +120,4 @@ def revoke_user_sessions(user_id: int, *, reason: str, keep_session_id: str | No
         )
     # Before the commit: a reader that still sees the old rows cannot re-vouch for them.
     cache_service.forget_sessions(list(revoked))
+    return list(revoked)

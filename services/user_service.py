@@ -464,6 +464,8 @@ def _update(
 
     if changes.name is not None:
         target.name = changes.name
+    if "locale" in changes.model_fields_set:  # null is a choice: follow the browser
+        target.locale = changes.locale
     if changes.email is not None and changes.email != target.email:
         if get_by_email(changes.email) is not None:
             raise EmailTaken()

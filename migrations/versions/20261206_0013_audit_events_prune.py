@@ -7,7 +7,7 @@ the past, so no setting can make it delete what was just recorded. UPDATE stays 
 Nothing on SQLite (no trigger there; the ORM guard in models/audit_event.py covers both).
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-06 19:45:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -15,6 +15,7 @@ from errors import (
 from models import User
 from services import (
     mfa_service,
+    password_service,
     user_service,
 )
 from services.auth.authentication import PASSWORD, Principal
@@ -69,3 +70,15 @@ def disable_mfa(*, principal: Principal, code: str) -> None:
     """Turn 2FA off with a code from the app or a recovery code."""
     with unit_of_work():
         mfa_service.disable(principal.user, code)
+
+
+def regenerate_recovery_codes(
+    *, principal: Principal, password: str | None = None, code: str | None = None
+) -> list[str]:
+    """New recovery codes for the caller, confirmed by their password or a TOTP code; the old
+    codes stop working. A wrong password or code counts as a failed attempt."""
+    with unit_of_work():
+        user = principal.user
+        if password is not None:
+            password_service.check_current_password(user.password_hash, password, field="password")
+        return mfa_service.regenerate_recovery_codes(user, code=code)

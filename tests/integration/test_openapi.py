@@ -35,6 +35,17 @@ CONTRACT_ROUTES = {
     ("get", "/api/v1/health"),
     ("get", "/api/v1/status"),
 }
+# Contract §9 (version 1.1): self-service and sessions.
+SELF_SERVICE_ROUTES = {
+    ("get", "/api/v1/users/me"),
+    ("patch", "/api/v1/users/me"),
+    ("delete", "/api/v1/users/me"),
+    ("get", "/api/v1/auth/sessions"),
+    ("delete", "/api/v1/auth/sessions/{session_id}"),
+    ("post", "/api/v1/auth/sessions/revoke-others"),
+    ("get", "/api/v1/users/{user_id}/sessions"),
+    ("post", "/api/v1/auth/2fa/recovery-codes"),
+}
 
 
 @pytest.fixture
@@ -88,7 +99,22 @@ def test_document_is_valid_openapi_3_1(document):
 
 
 def test_every_contract_route_is_described(document):
-    assert set(operations(document)) >= CONTRACT_ROUTES
+    assert set(operations(document)) >= CONTRACT_ROUTES | SELF_SERVICE_ROUTES
+
+
+def test_sessions_and_the_user_locale_are_described(document):
+    schemas = document["components"]["schemas"]
+    session = schemas["SessionRead"]
+    assert set(session["required"]) == {
+        "id", "kind", "created_at", "last_used_at", "ip", "user_agent", "device", "current"
+    }  # fmt: skip
+    assert session["properties"]["kind"]["enum"] == ["api", "browser"]
+    locale = schemas["UserRead"]["properties"]["locale"]["anyOf"]
+    assert {"enum": ["en", "de"], "type": "string"} in locale
+    ending = operations(document)[("delete", "/api/v1/auth/sessions/{session_id}")]
+    (parameter,) = ending["parameters"]
+    assert parameter["schema"] == {"type": "string", "pattern": "^[0-9a-fA-F]{32}$"}
+    assert "404" in ending["responses"]
 
 
 def route_methods(app, declared_only):
@@ -108,9 +134,17 @@ def test_every_declared_route_is_in_the_document(app, document):
     assert declared | pages == set(operations(document))
 
 
+# A value each path parameter takes (row ids: any number).
+SAMPLE_PARAMETERS = {"session_id": "0" * 32}
+
+
+def sample_url(path):
+    return re.sub(r"{(\w+)}", lambda match: SAMPLE_PARAMETERS.get(match[1], "1"), path)
+
+
 def test_options_allows_exactly_the_documented_methods(client, document):
     for path, ops in document["paths"].items():
-        url = re.sub(r"{\w+}", "1", path)
+        url = sample_url(path)
         allowed = set(client.options(url).headers["Allow"].lower().split(", "))
         assert allowed - {"head", "options"} == set(ops), path
 
@@ -151,7 +185,7 @@ def test_every_csrf_refusal_is_documented(client, document):
     for (method, path), op in operations(document).items():
         if method == "get" or not path.startswith("/auth/"):
             continue
-        response = client.open(re.sub(r"{\w+}", "1", path), method=method, data={"x": "1"})
+        response = client.open(sample_url(path), method=method, data={"x": "1"})
         assert response.status_code == 403, (method, path)
         assert "403" in op["responses"], (method, path)
 

@@ -27,6 +27,7 @@ ROW = {
     "created_at": NOW,
     "updated_at": NOW,
     "last_login_at": None,
+    "locale": None,
 }
 
 
