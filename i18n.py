@@ -8,7 +8,7 @@ contract. `make translations` extracts the strings, updates the catalogs and com
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 from blueprints.security import current_account
 from extensions import babel
@@ -19,7 +19,10 @@ LOCALE_COOKIE = "locale"
 
 
 def select_locale() -> str:
-    """The language of this request's page or mail (see the module docstring for the order)."""
+    """The language of this request's page or mail (see the module docstring for the order).
+    Outside a request (a mail job in a worker or after the response): English."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
     account = current_account()
     saved = getattr(account, "locale", None)
     if saved in SUPPORTED_LOCALES:

@@ -9,9 +9,11 @@ from blueprints import (
     api,
     api_audit,
     api_auth,
+    api_email,
     api_users,
     auth,
     auth0_login,
+    auth_email,
     auth_mfa,
     auth_recovery,
     health,
@@ -25,6 +27,7 @@ from services.user_service import NO_SUCH_USER
 # api_auth, api_users and api_audit add their routes to api.bp; auth_recovery, auth_mfa and
 # auth0_login to auth.bp, when imported.
 ROUTE_MODULES = (api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
+EMAIL_CHANGE_ROUTES = (api_email, auth_email)  # services/auth/email_change.py
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 

@@ -29,6 +29,9 @@ REFRESH_TOKEN_REUSED = "auth.refresh_token_reused"  # noqa: S105 - an event name
 PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an event name
 PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an event name
 EMAIL_VERIFIED = "auth.email_verified"
+EMAIL_CHANGE_REQUESTED = "auth.email_change_requested"
+EMAIL_CHANGED = "auth.email_changed"
+EMAIL_CHANGE_UNDONE = "auth.email_change_undone"
 MFA_ENABLED = "mfa.enabled"
 MFA_DISABLED = "mfa.disabled"
 MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
@@ -45,6 +48,9 @@ EVENT_TYPES = (
     PASSWORD_CHANGED,
     PASSWORD_RESET,
     EMAIL_VERIFIED,
+    EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED,
+    EMAIL_CHANGE_UNDONE,
     MFA_ENABLED,
     MFA_DISABLED,
     MFA_RECOVERY_CODE_USED,
@@ -64,6 +70,9 @@ EVENT_LABELS = {
     PASSWORD_CHANGED: "Password changed",
     PASSWORD_RESET: "Password reset with an emailed link",
     EMAIL_VERIFIED: "Email address confirmed",
+    EMAIL_CHANGE_REQUESTED: "Email address change requested",
+    EMAIL_CHANGED: "Email address changed",
+    EMAIL_CHANGE_UNDONE: "Email address change undone: every session was ended",
     MFA_ENABLED: "Two-factor authentication turned on",
     MFA_DISABLED: "Two-factor authentication turned off",
     MFA_RECOVERY_CODE_USED: "A recovery code was used",
@@ -73,7 +82,9 @@ EVENT_LABELS = {
     DATA_IMPORTED: "Account imported from the previous service",
 }
 # Events worth a second look by the account's owner (shown highlighted).
-ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
+ALERT_EVENTS = frozenset(
+    {LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED, EMAIL_CHANGE_UNDONE}
+)
 
 
 def record(

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import current_app, render_template
+from flask_babel import gettext
 
 from errors import EmailDeliveryError
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 VERIFY_LINK_PATH = "/auth/verify-email"
 RESET_LINK_PATH = "/auth/reset-password"
+CONFIRM_EMAIL_CHANGE_PATH = "/auth/email/confirm"
 
 
 def send_verification_email(*, to: str, name: str, token: str) -> None:
@@ -48,6 +50,23 @@ def send_password_reset_email(*, to: str, name: str, token: str, expires_minutes
             "name": name,
             "link": public_link(RESET_LINK_PATH, token=token),
             "expires_minutes": expires_minutes,
+        },
+    )
+
+
+def send_email_change_confirmation(
+    *, to: str, name: str, old_email: str, token: str, expires_hours: int
+) -> None:
+    """Mail the new address `to` the link that makes it the account's address."""
+    send_email(
+        to=to,
+        subject=gettext("Confirm your new email address"),
+        template="confirm_email_change",
+        context={
+            "name": name,
+            "old_email": old_email,
+            "link": public_link(CONFIRM_EMAIL_CHANGE_PATH, token=token),
+            "expires_hours": expires_hours,
         },
     )
 
@@ -77,8 +96,12 @@ def send_email(*, to: str, subject: str, template: str, context: Mapping[str, An
 
 def public_link(path: str, *, token: str) -> str:
     """An absolute link under `PUBLIC_BASE_URL` carrying `token` URL-encoded in its query."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{path}?token={quote(token, safe='')}"
+    return f"{absolute_url(path)}?token={quote(token, safe='')}"
+
+
+def absolute_url(path: str) -> str:
+    """`path` under `PUBLIC_BASE_URL`."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{path}"
 
 
 def build_message(*, to: str, subject: str, text: str, html: str) -> EmailMessage:
