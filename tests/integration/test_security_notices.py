@@ -332,3 +332,19 @@ def test_an_unknown_device_is_named_so(mail_app, app, client, smtp_server):
     sign_in(client, user.email, "")
     (mail,) = smtp_server.messages
     assert "Device: unknown" in mail.text
+
+
+def test_a_notice_speaks_the_language_it_is_rendered_in(mail_app, app, smtp_server):
+    user = create_user(app, name="Lise")
+    with app.test_request_context(headers={"Accept-Language": "de"}):
+        deliver_notice(
+            user_id=user.id,
+            notice="mfa_enabled",
+            occurred_at="2026-12-06T19:20:00+00:00",
+            user_agent=FIREFOX_LINUX,
+        )
+    (mail,) = smtp_server.messages
+    assert mail.message["Subject"] == "Die Zwei-Faktor-Authentifizierung wurde eingeschaltet"
+    assert "Hallo Lise," in mail.text
+    assert "Firefox unter Linux" in mail.text
+    assert "6. Dezember 2026" in mail.text
