@@ -8,7 +8,7 @@ from flask import flash, request, session
 from flask.typing import ResponseReturnValue
 
 from blueprints.api_email import CHANGE_REQUESTED
-from blueprints.auth import PROFILE_PAGE, TAGS, bp
+from blueprints.auth import TAGS, bp
 from blueprints.endpoint import endpoint
 from blueprints.pages import render_page, see_other, wants_html
 from blueprints.rate_limits import password_check_limits
@@ -20,6 +20,8 @@ from schemas.auth import EmailChangeRequest, EmailChangeToken
 from schemas.user import UserRead
 from services.auth import email_change
 
+# The profile, with the email form's errors on its own fields.
+REFUSED_PAGE = "auth/profile_email_refused.html"
 CONFIRM_PAGE = "auth/email_confirm.html"
 UNDO_PAGE = "auth/email_undo.html"
 
@@ -31,7 +33,7 @@ UNDO_PAGE = "auth/email_undo.html"
     status=202,
     auth=True,
     errors=(400, 401, 409, 429),
-    page=PROFILE_PAGE,
+    page=REFUSED_PAGE,
     tags=TAGS,
 )
 def request_email_change(body: EmailChangeRequest) -> ResponseReturnValue:

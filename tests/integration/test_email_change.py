@@ -395,3 +395,28 @@ def test_a_dead_link_page_says_so(client, path):
     bare = client.get(path, headers=HTML)
     assert bare.status_code == 200
     assert "needs the link from the email" in page(bare)
+
+
+def test_the_profile_form_shows_a_taken_or_invalid_address(mail_app, app, client, smtp_server):
+    create_user(app, email=OLD)
+    create_user(app, email="taken@example.com")
+    browser_login(client, OLD)
+    smtp_server.messages.clear()
+    taken = post_form(
+        client,
+        "/auth/email",
+        {"new_email": "taken@example.com", "current_password": PASSWORD},
+        token_page="/auth/profile",
+    )
+    assert taken.status_code == 409
+    assert "Email already registered" in page(taken)
+    invalid = post_form(
+        client,
+        "/auth/email",
+        {"new_email": "not-an-email", "current_password": PASSWORD},
+        token_page="/auth/profile",
+    )
+    assert invalid.status_code == 400
+    assert 'id="new_email-error"' in page(invalid)
+    assert "Your email address was not changed" in page(invalid)
+    assert smtp_server.messages == []
