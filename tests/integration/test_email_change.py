@@ -258,6 +258,15 @@ def test_a_reset_link_does_not_confirm_an_email_change(mail_app, app, client, sm
 # --- administrators and the old contract --------------------------------------------------------
 
 
+def assert_changed_directly(app, smtp_server, user, new_email, notice):
+    """The address changed at once, unconfirmed, and only the old address was told."""
+    assert stored(app, user.user_id) == (new_email, False)
+    (mail,) = smtp_server.messages
+    assert mail.envelope_to == [OLD]
+    assert mail.message["Subject"] == str(NOTICES[notice].subject)
+    assert new_email in mail.text
+
+
 def test_an_admin_sets_an_email_directly_audited_and_the_old_address_told(
     mail_app, app, client, smtp_server, ada
 ):
@@ -271,11 +280,7 @@ def test_an_admin_sets_an_email_directly_audited_and_the_old_address_told(
     )
 
     assert response.status_code == 200
-    assert stored(app, ada.user_id) == ("set@example.com", False)
-    (notice,) = smtp_server.messages
-    assert notice.envelope_to == [OLD]
-    assert notice.message["Subject"] == str(NOTICES[Notice.EMAIL_CHANGED_BY_ADMIN].subject)
-    assert "set@example.com" in notice.text
+    assert_changed_directly(app, smtp_server, ada, "set@example.com", Notice.EMAIL_CHANGED_BY_ADMIN)
     assert events(app, audit_service.EMAIL_CHANGED) == [
         {"from": OLD, "to": "set@example.com", "by": "admin"}
     ]
@@ -289,10 +294,7 @@ def test_v1_keeps_the_direct_change_of_ones_own_email(mail_app, app, client, smt
         f"/v1/users/{legacy_id}", json={"email": "direct@example.com"}, headers=ada.headers
     )
     assert response.status_code == 200
-    assert stored(app, ada.user_id) == ("direct@example.com", False)
-    (notice,) = smtp_server.messages
-    assert notice.envelope_to == [OLD]
-    assert notice.message["Subject"] == str(NOTICES[Notice.EMAIL_CHANGED].subject)
+    assert_changed_directly(app, smtp_server, ada, "direct@example.com", Notice.EMAIL_CHANGED)
     assert events(app, audit_service.EMAIL_CHANGED)[0]["by"] == "direct"
 
 
@@ -303,18 +305,23 @@ def page(response):
     return response.get_data(as_text=True)
 
 
+def post_email_form(client, new_email, password=PASSWORD):
+    """The profile's "Change your email address" form, as a signed-in browser posts it."""
+    return post_form(
+        client,
+        "/auth/email",
+        {"new_email": new_email, "current_password": password},
+        token_page="/auth/profile",
+    )
+
+
 def test_the_profile_page_asks_for_a_new_address(mail_app, app, client, smtp_server):
     user = create_user(app, email=OLD)
     browser_login(client, OLD)
     profile = client.get("/auth/profile", headers=HTML)
     assert "Change your email address" in page(profile)
 
-    response = post_form(
-        client,
-        "/auth/email",
-        {"new_email": NEW, "current_password": PASSWORD},
-        token_page="/auth/profile",
-    )
+    response = post_email_form(client, NEW)
 
     assert response.status_code == 303
     assert response.headers["Location"].endswith("/auth/profile")
@@ -326,12 +333,7 @@ def test_the_profile_page_asks_for_a_new_address(mail_app, app, client, smtp_ser
 def test_the_profile_form_shows_a_wrong_password_next_to_its_field(mail_app, app, client):
     create_user(app, email=OLD)
     browser_login(client, OLD)
-    response = post_form(
-        client,
-        "/auth/email",
-        {"new_email": NEW, "current_password": WRONG},
-        token_page="/auth/profile",
-    )
+    response = post_email_form(client, NEW, WRONG)
     assert response.status_code == 400
     html = page(response)
     assert 'id="email_current_password-error"' in html
@@ -366,12 +368,7 @@ def test_the_undo_page_changes_nothing_until_its_button_is_pressed(
 ):
     create_user(app, email=OLD)
     browser_login(client, OLD)
-    post_form(
-        client,
-        "/auth/email",
-        {"new_email": NEW, "current_password": PASSWORD},
-        token_page="/auth/profile",
-    )
+    post_email_form(client, NEW)
     undo = token_in(mail_to(smtp_server, OLD)[0], "/auth/email/undo")
 
     shown = client.get(f"/auth/email/undo?token={undo}", headers=HTML)
@@ -402,20 +399,10 @@ def test_the_profile_form_shows_a_taken_or_invalid_address(mail_app, app, client
     create_user(app, email="taken@example.com")
     browser_login(client, OLD)
     smtp_server.messages.clear()
-    taken = post_form(
-        client,
-        "/auth/email",
-        {"new_email": "taken@example.com", "current_password": PASSWORD},
-        token_page="/auth/profile",
-    )
+    taken = post_email_form(client, "taken@example.com")
     assert taken.status_code == 409
     assert "Email already registered" in page(taken)
-    invalid = post_form(
-        client,
-        "/auth/email",
-        {"new_email": "not-an-email", "current_password": PASSWORD},
-        token_page="/auth/profile",
-    )
+    invalid = post_email_form(client, "not-an-email")
     assert invalid.status_code == 400
     assert 'id="new_email-error"' in page(invalid)
     assert "Your email address was not changed" in page(invalid)

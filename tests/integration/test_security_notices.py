@@ -77,23 +77,14 @@ def test_first_sign_in_sends_nothing_and_a_new_device_sends_a_notice(
     assert len(smtp_server.messages) == 1, "the device is known now"
 
 
-def test_browser_sign_in_from_a_new_device_sends_a_notice(mail_app, app, client, smtp_server):
+@pytest.mark.parametrize("path", ["/auth/login", "/v1/auth/login"])
+def test_browser_and_v1_sign_ins_from_a_new_device_send_a_notice(
+    mail_app, app, client, smtp_server, path
+):
     user = create_user(app)
     sign_in(client, user.email, FIREFOX_LINUX)
     response = client.post(
-        "/auth/login",
-        json={"email": user.email, "password": PASSWORD},
-        headers={"User-Agent": CHROME_WINDOWS},
-    )
-    assert response.status_code == 200
-    assert subjects(smtp_server) == [NEW_DEVICE]
-
-
-def test_v1_sign_in_from_a_new_device_sends_a_notice(mail_app, app, client, smtp_server):
-    user = create_user(app)
-    sign_in(client, user.email, FIREFOX_LINUX)
-    response = client.post(
-        "/v1/auth/login",
+        path,
         json={"email": user.email, "password": PASSWORD},
         headers={"User-Agent": CHROME_WINDOWS},
     )
