@@ -10,6 +10,7 @@ import pytest
 
 from models import ActionToken, AuditEvent, User, db, utcnow
 from services import audit_service
+from services.auth.email_change import deliver_confirmation
 from services.security_notices import NOTICES, Notice
 from tests.factories import (
     HTML,
@@ -406,4 +407,29 @@ def test_the_profile_form_shows_a_taken_or_invalid_address(mail_app, app, client
     assert invalid.status_code == 400
     assert 'id="new_email-error"' in page(invalid)
     assert "Your email address was not changed" in page(invalid)
+    assert smtp_server.messages == []
+
+
+def test_the_auth_routes_answer_json_clients_too(mail_app, app, client, smtp_server, ada):
+    asked = client.post(
+        "/auth/email",
+        json={"new_email": NEW, "current_password": PASSWORD},
+        headers=ada.headers,
+    )
+    assert (asked.status_code, asked.json["data"]) == (202, None)
+    confirm = token_in(mail_to(smtp_server, NEW)[0], "/auth/email/confirm")
+    undo = token_in(mail_to(smtp_server, OLD)[0], "/auth/email/undo")
+    confirmed = client.post("/auth/email/confirm", json={"token": confirm})
+    assert (confirmed.status_code, confirmed.json["data"]["email"]) == (200, NEW)
+    undone = client.post("/auth/email/undo", json={"token": undo})
+    assert (undone.status_code, undone.json["data"]) == (200, None)
+    assert stored(app, ada.user_id) == (OLD, True)
+
+
+def test_no_confirmation_is_mailed_for_an_account_deleted_meanwhile(mail_app, app, smtp_server):
+    user = create_user(app, email=OLD)
+    with app.app_context():
+        db.session.get(User, user.id).mark_deleted(by_user_id=None)
+        db.session.commit()
+        deliver_confirmation(user_id=user.id, new_email=NEW)
     assert smtp_server.messages == []

@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pyotp
 import pytest
 
-from models import User, UserMfa, db
-from services.security_notices import NOTICES, Notice, deliver_notice
+from models import AuthSession, User, UserMfa, db
+from services.base_service import unit_of_work
+from services.security_notices import NOTICES, Notice, deliver_notice, notify
 from tests.factories import PASSWORD, browser_login, create_user, post_form, signed_in_user
 from tests.mail_server import configured, first_link, wait_for_messages
 
@@ -109,8 +110,6 @@ def test_sessions_imported_from_the_old_service_are_no_device_history(
 ):
     user = create_user(app)
     with app.app_context():
-        from models import AuthSession
-
         db.session.add(AuthSession(id="legacy0000000000", user_id=user.id, kind="legacy"))
         db.session.commit()
     sign_in(client, user.email, CHROME_WINDOWS)
@@ -339,3 +338,22 @@ def test_a_notice_speaks_the_language_it_is_rendered_in(mail_app, app, smtp_serv
     assert "Hallo Lise," in mail.text
     assert "Firefox unter Linux" in mail.text
     assert "6. Dezember 2026" in mail.text
+
+
+def test_a_change_made_outside_a_request_is_told_at_once(mail_app, app, smtp_server):
+    user = create_user(app)
+    with app.app_context():
+        notify(user.id, Notice.MFA_RESET_BY_ADMIN)  # no unit of work open: sent now
+    (mail,) = smtp_server.messages
+    assert mail.message["Subject"] == str(NOTICES[Notice.MFA_RESET_BY_ADMIN].subject)
+    assert "an administrator" in mail.text
+
+
+def test_a_notice_queued_in_a_unit_of_work_that_rolls_back_is_never_sent(
+    mail_app, app, smtp_server
+):
+    user = create_user(app)
+    with app.app_context(), pytest.raises(RuntimeError), unit_of_work():
+        notify(user.id, Notice.PASSWORD_CHANGED)
+        raise RuntimeError
+    assert smtp_server.messages == []
