@@ -52,11 +52,11 @@ def peek_with_address(raw: str, purpose: TokenPurpose) -> tuple[User, str]:
 def consume(raw: str, purpose: TokenPurpose) -> User:
     """Use a token once: the user it belongs to, or INVALID_TOKEN (unknown, used, expired,
     or issued for an email the user no longer has)."""
-    return consume_with_address(raw, purpose)[0]
+    return claim(raw, purpose)[0]
 
 
-def consume_with_address(raw: str, purpose: TokenPurpose) -> tuple[User, str]:
-    """Use a token once: its user and the address it was issued for, or INVALID_TOKEN."""
+def claim(raw: str, purpose: TokenPurpose) -> tuple[User, ActionToken]:
+    """Use a token once: its user and the token row (its `email`, its `id`), or INVALID_TOKEN."""
     token, user = _usable(raw, purpose)
     claimed = db.session.execute(
         update(ActionToken)
@@ -66,7 +66,7 @@ def consume_with_address(raw: str, purpose: TokenPurpose) -> tuple[User, str]:
     )
     if getattr(claimed, "rowcount", 0) != 1:  # used by a concurrent request meanwhile
         raise InvalidToken("The link is invalid or has expired")
-    return user, token.email
+    return user, token
 
 
 def _usable(raw: str, purpose: TokenPurpose) -> tuple[ActionToken, User]:
@@ -86,14 +86,16 @@ def _usable(raw: str, purpose: TokenPurpose) -> tuple[ActionToken, User]:
     return token, user
 
 
-def void_outstanding(user_id: int, purpose: TokenPurpose) -> None:
-    """Make every unused token of `purpose` for this user unusable."""
+def void_outstanding(user_id: int, purpose: TokenPurpose, *, issued_after: int = 0) -> None:
+    """Make every unused token of `purpose` for this user unusable (with `issued_after`: those
+    issued after the token of that id)."""
     db.session.execute(
         update(ActionToken)
         .where(
             ActionToken.user_id == user_id,
             ActionToken.purpose == purpose.value,
             ActionToken.used_at.is_(None),
+            ActionToken.id > issued_after,
         )
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)

@@ -71,9 +71,8 @@ def deliver_confirmation(*, user_id: int, new_email: str) -> None:
 def confirm_change(*, token: str) -> User:
     """Make the address a confirmation link was mailed to the account's, verified."""
     with unit_of_work(conflict=EmailTaken):
-        user, new_email = action_token_service.consume_with_address(
-            token, TokenPurpose.CHANGE_EMAIL
-        )
+        user, claimed = action_token_service.claim(token, TokenPurpose.CHANGE_EMAIL)
+        new_email = claimed.email
         old_email = user.email
         if user_service.get_by_email(new_email) is not None:
             raise EmailTaken()
@@ -91,10 +90,13 @@ def undo_change(*, token: str) -> User:
     """Follow an undo link: the address it was mailed to is the account's again (a pending
     change is dropped), and every session and token of the account ends."""
     with unit_of_work(conflict=EmailTaken):
-        user, old_email = action_token_service.consume_with_address(
-            token, TokenPurpose.UNDO_EMAIL_CHANGE
+        user, claimed = action_token_service.claim(token, TokenPurpose.UNDO_EMAIL_CHANGE)
+        old_email, changed_from = claimed.email, user.email
+        # The undo links of later changes die: whoever made them (to a mailbox of their own)
+        # cannot take the account back from the owner; an earlier owner's link still works.
+        action_token_service.void_outstanding(
+            user.id, TokenPurpose.UNDO_EMAIL_CHANGE, issued_after=claimed.id
         )
-        changed_from = user.email
         if old_email != user.email:
             if user_service.get_by_email(old_email) is not None:
                 raise EmailTaken("The old address now belongs to another account")

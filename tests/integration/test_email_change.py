@@ -433,3 +433,30 @@ def test_no_confirmation_is_mailed_for_an_account_deleted_meanwhile(mail_app, ap
         db.session.commit()
         deliver_confirmation(user_id=user.id, new_email=NEW)
     assert smtp_server.messages == []
+
+
+def change_and_confirm(client, smtp_server, headers, old_email, new_email):
+    """Ask for and confirm a change; the undo token mailed to `old_email`."""
+    assert ask(client, headers, new_email=new_email).status_code == 202
+    confirm = token_in(mail_to(smtp_server, new_email)[-1], "/auth/email/confirm")
+    assert client.post("/api/v1/auth/email/confirm", json={"token": confirm}).status_code == 200
+    return token_in(mail_to(smtp_server, old_email)[-1], "/auth/email/undo")
+
+
+@pytest.mark.parametrize("intruder_first", [True, False])
+def test_a_later_changes_undo_link_cannot_take_the_account_from_the_owner(
+    mail_app, app, client, smtp_server, ada, intruder_first
+):
+    owners_undo = change_and_confirm(client, smtp_server, ada.headers, OLD, NEW)
+    intruders_undo = change_and_confirm(client, smtp_server, ada.headers, NEW, "third@example.com")
+
+    def undo(token):
+        return client.post("/api/v1/auth/email/undo", json={"token": token})
+
+    if intruder_first:
+        assert undo(intruders_undo).status_code == 200
+        assert stored(app, ada.user_id) == (NEW, True)
+    assert undo(owners_undo).status_code == 200
+    assert stored(app, ada.user_id) == (OLD, True)
+    assert undo(intruders_undo).status_code == 401, "an earlier undo voids the later links"
+    assert stored(app, ada.user_id) == (OLD, True)
