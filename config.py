@@ -272,6 +272,8 @@ class Config(BaseSettings):
     JWT_AUDIENCE: str = Field(default_factory=lambda s: f"{s.get('APP_NAME')}-api")
     EMAIL_VERIFICATION_TOKEN_HOURS: Positive = 48
     PASSWORD_RESET_TOKEN_MINUTES: Positive = 60
+    # How long the link that confirms a new email address works (the undo link: 7 days).
+    EMAIL_CHANGE_TOKEN_HOURS: Positive = 24
 
     # --- Audit trail retention (`flask audit prune`, docs/admin.md) ------------------------
     AUDIT_RETENTION_DAYS: Annotated[int, Field(ge=1)] = 365

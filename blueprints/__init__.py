@@ -11,10 +11,12 @@ from blueprints import (
     api,
     api_audit,
     api_auth,
+    api_email,
     api_sessions,
     api_users,
     auth,
     auth0_login,
+    auth_email,
     auth_mfa,
     auth_recovery,
     auth_sessions,
@@ -26,10 +28,12 @@ from blueprints import (
 from models.base import MAX_ID
 from services.user_service import NO_SUCH_USER
 
-# api_auth, api_users, api_audit and api_sessions add their routes to api.bp; auth_recovery,
-# auth_mfa, auth0_login and auth_sessions to auth.bp; admin_audit to admin.bp, when imported.
+# api_auth, api_users, api_audit, api_sessions and api_email add their routes to api.bp;
+# auth_recovery, auth_mfa, auth0_login, auth_sessions and auth_email to auth.bp; admin_audit to
+# admin.bp, when imported.
 ROUTE_MODULES = (admin_audit, api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
 SELF_SERVICE_ROUTE_MODULES = (api_sessions, auth_sessions)  # sessions and devices (contract §9)
+EMAIL_CHANGE_ROUTES = (api_email, auth_email)  # services/auth/email_change.py
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp, admin.bp)
 
 

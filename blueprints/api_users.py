@@ -69,8 +69,9 @@ def update_me(body: UserUpdate) -> object:
     body=UserUpdate, response=UserRead, auth=True, errors=(*COMMON_ERRORS, 409, 429), tags=TAGS
 )
 def update_user(user_id: int, body: UserUpdate) -> object:
-    """Change a user. Yourself: name, email, password (with current_password), locale.
-    Administrators: also role and is_active. PUT and PATCH both change only the fields sent."""
+    """Change a user. Yourself: name, password (with current_password), locale; your own email
+    changes only through `POST /auth/email` (400 here). Administrators: also email, role and
+    is_active. PUT and PATCH both change only the fields sent."""
     principal = current_principal()
     return user_service.update(
         actor=principal, user_id=user_id, changes=body, session_id=principal.session_id

@@ -1,4 +1,5 @@
-"""Single-use, expiring tokens mailed to users: email verification and password reset."""
+"""Single-use, expiring tokens mailed to users: email verification, password reset, and the
+confirmation and undoing of an email change."""
 
 from __future__ import annotations
 
@@ -14,6 +15,14 @@ from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, utcnow
 class TokenPurpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose name, not a secret
+    # Its `email` is the address asked for: mailed there, it makes it the account's address.
+    CHANGE_EMAIL = "change_email"
+    # Its `email` is the address the change was asked from: mailed there, it brings it back.
+    UNDO_EMAIL_CHANGE = "undo_email_change"
+
+
+# Purposes whose token carries an address of its own instead of vouching for the current one.
+ADDRESS_PURPOSES = frozenset({TokenPurpose.CHANGE_EMAIL, TokenPurpose.UNDO_EMAIL_CHANGE})
 
 
 class ActionToken(IdMixin, Model):
@@ -26,7 +35,8 @@ class ActionToken(IdMixin, Model):
     )
     purpose: Mapped[str] = mapped_column(String(32))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # The address a verification token was sent to: changing the email voids it.
+    # The address the token was sent to: changing the email voids a verification or reset token
+    # (for ADDRESS_PURPOSES, the address the token acts on).
     email: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -68,3 +68,16 @@ class ProfileUpdate(RequestModel):
     """What the profile page changes."""
 
     name: Name
+
+
+class EmailChangeRequest(RequestModel):
+    """Ask to change one's email address (confirmed by a link mailed to it)."""
+
+    new_email: Email
+    current_password: Password
+
+
+class EmailChangeToken(RequestModel):
+    """A link's token: confirming a new address, or undoing a change."""
+
+    token: LinkToken

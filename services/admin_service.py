@@ -12,6 +12,7 @@ from services import audit_service, mfa_service, policy, session_service, user_s
 from services.auth import registration
 from services.base_service import unit_of_work
 from services.policy import Actor
+from services.security_notices import Notice, notify
 
 REVOKED_MFA_RESET = "mfa_reset"
 REVOKED_BY_ADMIN = "ended_by_admin"
@@ -43,8 +44,8 @@ def reset_two_factor(*, actor: Actor, user_id: int) -> User:
             subject_id=user.id,
             details={"was_enabled": bool(enrolment and enrolment.is_enabled)},
         )
-    # Security notice "two-factor turned off by an administrator": services/security_notices.py
-    # (issue 16) hooks in here, after the commit.
+        if enrolment is not None:  # mailed once the reset commits
+            notify(user.id, Notice.MFA_RESET_BY_ADMIN)
     return user
 
 

@@ -34,6 +34,9 @@ REFRESH_TOKEN_REUSED = "auth.refresh_token_reused"  # noqa: S105 - an event name
 PASSWORD_CHANGED = "auth.password_changed"  # noqa: S105 - an event name
 PASSWORD_RESET = "auth.password_reset"  # noqa: S105 - an event name
 EMAIL_VERIFIED = "auth.email_verified"
+EMAIL_CHANGE_REQUESTED = "auth.email_change_requested"
+EMAIL_CHANGED = "auth.email_changed"
+EMAIL_CHANGE_UNDONE = "auth.email_change_undone"
 MFA_ENABLED = "mfa.enabled"
 MFA_DISABLED = "mfa.disabled"
 MFA_RECOVERY_CODE_USED = "mfa.recovery_code_used"
@@ -58,6 +61,9 @@ EVENT_TYPES = (
     PASSWORD_CHANGED,
     PASSWORD_RESET,
     EMAIL_VERIFIED,
+    EMAIL_CHANGE_REQUESTED,
+    EMAIL_CHANGED,
+    EMAIL_CHANGE_UNDONE,
     MFA_ENABLED,
     MFA_DISABLED,
     MFA_RECOVERY_CODE_USED,
@@ -104,9 +110,14 @@ EVENT_LABELS = {
         "New recovery codes were made; the old ones stopped working"
     ),
     SESSION_ENDED: lazy_gettext("A session was signed out"),
+    EMAIL_CHANGE_REQUESTED: lazy_gettext("Email address change requested"),
+    EMAIL_CHANGED: lazy_gettext("Email address changed"),
+    EMAIL_CHANGE_UNDONE: lazy_gettext("Email address change undone: every session was ended"),
 }
 # Events worth a second look by the account's owner (shown highlighted).
-ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
+ALERT_EVENTS = frozenset(
+    {LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED, EMAIL_CHANGE_UNDONE}
+)
 
 
 def record(

@@ -8,7 +8,7 @@ commits once, when the block ends; helpers never commit (docs/decisions/0112-one
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
@@ -25,6 +25,7 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 logger = logging.getLogger(__name__)
+AFTER_COMMIT_KEY = "after_commit"
 _autocommit_engines: dict[Engine, Engine] = {}
 
 
@@ -35,7 +36,8 @@ def unit_of_work(
     """Yield the session; commit once when the block ends, roll back if it raises.
 
     A unique-constraint violation becomes a domain `conflict`; nothing half-written survives.
-    Nested units of work join the outermost one, which alone commits.
+    Nested units of work join the outermost one, which alone commits. Callbacks given to
+    `after_commit` run once that commit is done, and are dropped when it rolls back.
     """
     session = db.session()
     if session.info.get("unit_of_work_depth", 0):
@@ -46,18 +48,35 @@ def unit_of_work(
             session.info["unit_of_work_depth"] -= 1
         return
     session.info["unit_of_work_depth"] = 1
+    session.info[AFTER_COMMIT_KEY] = []
     try:
         yield session
         session.commit()
     except IntegrityError as exc:
+        session.info[AFTER_COMMIT_KEY] = []
         session.rollback()
         logger.info("integrity error rolled back: %s", type(exc.orig).__name__)
         raise conflict(conflict_message) from exc
     except BaseException:
+        session.info[AFTER_COMMIT_KEY] = []
         session.rollback()
         raise
     finally:
         session.info["unit_of_work_depth"] = 0
+    callbacks, session.info[AFTER_COMMIT_KEY] = session.info[AFTER_COMMIT_KEY], []
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(callback: Callable[[], object]) -> None:
+    """Run `callback` once the open unit of work has committed (never if it rolls back); at
+    once when none is open. For side effects that must not announce what may yet be undone,
+    such as mail about the change."""
+    session = db.session()
+    if session.info.get("unit_of_work_depth", 0):
+        session.info[AFTER_COMMIT_KEY].append(callback)
+    else:
+        callback()
 
 
 @contextmanager

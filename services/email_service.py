@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 VERIFY_LINK_PATH = "/auth/verify-email"
 RESET_LINK_PATH = "/auth/reset-password"
+CONFIRM_EMAIL_CHANGE_PATH = "/auth/email/confirm"
 # The language of the request a queued mail job came from (set around the job by mail_queue).
 _job_locale: ContextVar[str | None] = ContextVar("mail_job_locale", default=None)
 
@@ -92,6 +93,24 @@ def send_password_reset_email(
     )
 
 
+def send_email_change_confirmation(
+    *, to: str, name: str, old_email: str, token: str, expires_hours: int, locale: str | None
+) -> None:
+    """Mail the new address `to` the link that makes it the account's address."""
+    send_email(
+        to=to,
+        locale=locale,
+        subject=N_("Confirm your new email address"),
+        template="confirm_email_change",
+        context={
+            "name": name,
+            "old_email": old_email,
+            "link": public_link(CONFIRM_EMAIL_CHANGE_PATH, token=token),
+            "expires_hours": expires_hours,
+        },
+    )
+
+
 def send_email(
     *, to: str, locale: str | None, subject: str, template: str, context: Mapping[str, Any]
 ) -> None:
@@ -123,8 +142,12 @@ def send_email(
 
 def public_link(path: str, *, token: str) -> str:
     """An absolute link under `PUBLIC_BASE_URL` carrying `token` URL-encoded in its query."""
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
-    return f"{base}{path}?token={quote(token, safe='')}"
+    return f"{absolute_url(path)}?token={quote(token, safe='')}"
+
+
+def absolute_url(path: str) -> str:
+    """`path` under `PUBLIC_BASE_URL`."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}{path}"
 
 
 def build_message(*, to: str, subject: str, text: str, html: str) -> EmailMessage:

@@ -28,6 +28,7 @@ from domain.texts import N_
 from errors import Conflict, InvalidMfaCode, InvalidToken, NotFound
 from models import User, UserMfa, db, utcnow
 from services import audit_service, token_service
+from services.security_notices import Notice, notify
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_CODE_BYTES = 10  # 80 bits, 16 base32 characters
@@ -122,6 +123,7 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
     enrolment.recovery_code_hashes = [hash_recovery_code(code) for code in codes]
     enrolment.confirmed_at = utcnow()
     audit_service.record(audit_service.MFA_ENABLED, actor_id=user.id, subject_id=user.id)
+    notify(user.id, Notice.MFA_ENABLED)
     return codes
 
 
@@ -134,6 +136,7 @@ def disable(user: User, code: str) -> None:
         raise InvalidMfaCode()
     db.session.delete(enrolment)
     audit_service.record(audit_service.MFA_DISABLED, actor_id=user.id, subject_id=user.id)
+    notify(user.id, Notice.MFA_DISABLED)
 
 
 def regenerate_recovery_codes(user: User, *, code: str | None = None) -> list[str]:
@@ -176,6 +179,7 @@ def check_code(enrolment: UserMfa, code: str) -> CodeCheck | None:
                 subject_id=enrolment.user_id,
                 details={"remaining": len(remaining)},
             )
+            notify(enrolment.user_id, Notice.RECOVERY_CODE_USED, detail=len(remaining))
             return CodeCheck(recovery=True)
     return None
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import request
 from sqlalchemy import select, update
 
+from domain.devices import parse_device
 from models import AuthSession, RefreshToken, User, db, utcnow
 from services import cache_service, token_service
 
@@ -18,6 +19,9 @@ REVOKED_PASSWORD_RESET = "password_reset"  # noqa: S105 - a reason, not a secret
 REVOKED_REUSE = "refresh_token_reuse"
 REVOKED_ACCOUNT = "account_change"
 REVOKED_REPLACED = "replaced"  # a new sign-in in the same browser
+REVOKED_EMAIL_UNDO = "email_change_undone"
+# How many of a user's distinct `User-Agent`s a new sign-in is compared with.
+DEVICE_HISTORY = 1000
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,22 @@ def open_session(user: User, *, kind: str = "api") -> AuthSession:
     )
     db.session.add(session)
     return session
+
+
+def is_new_device(user_id: int) -> bool:
+    """Whether this request signs the user in from a device (browser and system) none of their
+    earlier sessions came from; False for their first sign-in ever (nothing to compare with).
+    Call before opening the new session. Sessions imported from the old service are no history."""
+    agents = db.session.scalars(
+        select(AuthSession.user_agent)
+        .where(AuthSession.user_id == user_id, AuthSession.kind != LEGACY_KIND)
+        .distinct()
+        .limit(DEVICE_HISTORY)
+    ).all()
+    if not agents:
+        return False
+    device = parse_device(request.user_agent.string[:255] or None)
+    return all(parse_device(agent) != device for agent in agents)
 
 
 def issue_tokens(user: User, session_id: str) -> IssuedTokens:

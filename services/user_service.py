@@ -26,14 +26,23 @@ from sqlalchemy import (
 
 from domain.passwords import PasswordPolicy
 from errors import EmailTaken, NotFound, ValidationError
-from models import Role, User, db
+from models import Role, TokenPurpose, User, db
 from schemas.user import UserCreate, UserListQuery, UserRead, UserUpdate
 from schemas.v1_compat import LegacyUser
-from services import audit_service, cache_service, password_service, policy, session_service
+from services import (
+    action_token_service,
+    audit_service,
+    cache_service,
+    password_service,
+    policy,
+    session_service,
+)
 from services.base_service import read_columns, read_only, unit_of_work
 from services.policy import Actor
+from services.security_notices import Notice, notify
 
 EMAIL_TAKEN = EmailTaken.default_message
+OWN_EMAIL_CHANGE = "Change your own email with POST /api/v1/auth/email (confirmed by a mailed link)"
 SORT_COLUMNS = {
     "id": User.id,
     "email": User.email,
@@ -427,6 +436,8 @@ class UpdateRules:
 
     password_policy: PasswordPolicy = PasswordPolicy.CURRENT
     confirm_own_changes: bool = True
+    # The old contract set one's own email directly; /api/v1 confirms it by mail instead.
+    direct_own_email: bool = False
 
 
 def update(
@@ -457,7 +468,10 @@ def _update(
         policy.ensure_keeps_an_active_admin(target, loses_admin=True, active_admin_count=admins)
     else:
         target = get(user_id)
-    if (changes.email is not None or changes.password is not None) and (
+    new_email = changes.email if changes.email != target.email else None
+    if new_email is not None and actor.id == target.id and not rules.direct_own_email:
+        raise ValidationError.single("email", OWN_EMAIL_CHANGE)
+    if (new_email is not None or changes.password is not None) and (
         policy.needs_current_password(actor, target, confirm_own_changes=rules.confirm_own_changes)
     ):
         _check_current_password(target, changes.current_password)
@@ -466,11 +480,8 @@ def _update(
         target.name = changes.name
     if "locale" in changes.model_fields_set:  # null is a choice: follow the browser
         target.locale = changes.locale
-    if changes.email is not None and changes.email != target.email:
-        if get_by_email(changes.email) is not None:
-            raise EmailTaken()
-        target.email = changes.email
-        target.email_verified = False
+    if new_email is not None:
+        _set_email_directly(actor, target, new_email)
     if changes.password is not None:
         password_service.check_password(
             changes.password, email=target.email, policy=rules.password_policy
@@ -485,6 +496,7 @@ def _update(
             actor_id=policy.acting_user_id(actor),
             subject_id=target.id,
         )
+        notify(target.id, Notice.PASSWORD_CHANGED)
     if changes.role is not None and changes.role != target.role:
         audit_service.record(
             audit_service.USER_ROLE_CHANGED,
@@ -506,6 +518,33 @@ def _update(
             session_service.revoke_user_sessions(target.id, reason=session_service.REVOKED_ACCOUNT)
     db.session.flush()
     return target
+
+
+def _set_email_directly(actor: Actor, target: User, email: str) -> None:
+    """An administrator's (or the old contract's) change of address: audited, the old address
+    told."""
+    if get_by_email(email) is not None:
+        raise EmailTaken()
+    old_email = target.email
+    change_email(target, email, verified=False)
+    by_admin = actor.id != target.id
+    audit_service.record(
+        audit_service.EMAIL_CHANGED,
+        actor_id=actor.id,
+        subject_id=target.id,
+        details={"from": old_email, "to": email, "by": "admin" if by_admin else "direct"},
+    )
+    notice = Notice.EMAIL_CHANGED_BY_ADMIN if by_admin else Notice.EMAIL_CHANGED
+    notify(target.id, notice, email=old_email, new_email=email)
+
+
+def change_email(user: User, email: str, *, verified: bool) -> None:
+    """Give `user` the address `email` (helper): a pending change of address ends, and so do the
+    verification and reset links mailed to the old one."""
+    user.email = email
+    user.email_verified = verified
+    action_token_service.void_outstanding(user.id, TokenPurpose.CHANGE_EMAIL)
+    db.session.flush()
 
 
 def _check_current_password(user: User, current_password: str | None) -> None:

@@ -100,7 +100,11 @@ def update_user(user_id: str) -> ResponseReturnValue:
         user_id=target_id,
         changes=UserUpdate.model_validate(body.model_dump(exclude_unset=True)),
         session_id=actor.session_id,
-        rules=UpdateRules(password_policy=passwords.legacy_api_policy(), confirm_own_changes=False),
+        rules=UpdateRules(
+            password_policy=passwords.legacy_api_policy(),
+            confirm_own_changes=False,
+            direct_own_email=True,
+        ),
     )
     return answer(legacy_user(user))
 

@@ -25,6 +25,7 @@ from services import (
 from services.auth import signin
 from services.auth.authentication import BROWSER, BrowserKind, Principal, TokenKind
 from services.base_service import unit_of_work
+from services.security_notices import Notice, notify
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ def change_password(
             keep_session_id=None if rotate_session else principal.session_id,
         )
         audit_service.record(audit_service.PASSWORD_CHANGED, actor_id=user.id, subject_id=user.id)
+        notify(user.id, Notice.PASSWORD_CHANGED)
         if not rotate_session:
             return principal
         session = session_service.open_session(user, kind=BROWSER)
@@ -150,6 +152,7 @@ def reset_password(
         user.password_hash = password_service.hash_password(password)
         session_service.revoke_user_sessions(user.id, reason=session_service.REVOKED_PASSWORD_RESET)
         audit_service.record(audit_service.PASSWORD_RESET, actor_id=user.id, subject_id=user.id)
+        notify(user.id, Notice.PASSWORD_RESET)
 
 
 def check_reset_link(*, token: str) -> None:

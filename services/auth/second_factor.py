@@ -20,6 +20,7 @@ from services import (
 )
 from services.auth.authentication import PASSWORD, Principal
 from services.base_service import unit_of_work
+from services.security_notices import Notice, notify
 
 logger = logging.getLogger(__name__)
 
@@ -81,4 +82,6 @@ def regenerate_recovery_codes(
         user = principal.user
         if password is not None:
             password_service.check_current_password(user.password_hash, password, field="password")
-        return mfa_service.regenerate_recovery_codes(user, code=code)
+        codes = mfa_service.regenerate_recovery_codes(user, code=code)
+        notify(user.id, Notice.RECOVERY_CODES_REGENERATED)  # mailed once this commits
+        return codes

@@ -35,6 +35,7 @@ from services.auth.authentication import (
 )
 from services.auth.second_factor import MfaChallenge, challenge, check_second_factor
 from services.base_service import unit_of_work
+from services.security_notices import Notice, notify
 from services.session_service import IssuedTokens
 
 logger = logging.getLogger(__name__)
@@ -122,6 +123,8 @@ def _open_session(
     """Open a recorded sign-in session of `kind` (ending the one it replaces); its id."""
     if replaces_session_id:
         session_service.revoke_session(replaces_session_id, reason=session_service.REVOKED_REPLACED)
+    if session_service.is_new_device(user.id):
+        notify(user.id, Notice.NEW_DEVICE_SIGN_IN)
     session = session_service.open_session(user, kind=kind)
     _record_login(user, kind, mfa, method)
     return session.id

@@ -121,8 +121,10 @@ def test_account_life_from_registration_to_password_reset(
     page.get_by_label("Email address").fill(EMAIL)
     page.get_by_role("button", name="Send the link").click()
     expect(flash(page)).to_contain_text("a reset link is on its way")
-    assert len(smtp_server.messages) == 2
-    page.goto(first_link(smtp_server.messages[1], "/auth/reset-password"))
+    # The verification link, the notice of the password change, the reset link.
+    assert len(smtp_server.messages) == 3
+    assert smtp_server.messages[1].message["Subject"] == "Your password was changed"
+    page.goto(first_link(smtp_server.messages[2], "/auth/reset-password"))
     screenshot(page, "10-reset-password")
     page.get_by_label("New password").fill(THIRD_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()

@@ -118,11 +118,15 @@ def test_verification_link_dies_when_the_email_changes(mail_app, app, client, sm
     session = signed_in_user(app, client)
     client.post("/api/v1/auth/send-verification-email", headers=session.headers)
     token = token_from(smtp_server.messages[0], "/auth/verify-email")
-    client.patch(
-        f"/api/v1/users/{session.user_id}",
-        json={"email": "moved@example.com", "current_password": PASSWORD},
+    asked = client.post(
+        "/api/v1/auth/email",
+        json={"new_email": "moved@example.com", "current_password": PASSWORD},
         headers=session.headers,
     )
+    assert asked.status_code == 202
+    (confirmation,) = [m for m in smtp_server.messages if m.envelope_to == ["moved@example.com"]]
+    confirm = token_from(confirmation, "/auth/email/confirm")
+    assert client.post("/api/v1/auth/email/confirm", json={"token": confirm}).status_code == 200
     assert client.post("/api/v1/auth/verify-email", json={"token": token}).status_code == 401
 
 

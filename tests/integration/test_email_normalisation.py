@@ -85,9 +85,9 @@ def test_an_email_is_stored_in_its_normal_form(app, client):
 
 def test_changing_the_email_to_another_spelling_of_a_taken_one_is_409(app, client, account):
     other = signed_in_user(app, client, email="other@example.com", name="Other")
-    response = client.patch(
-        f"/api/v1/users/{other.user_id}",
-        json={"email": FULLWIDTH_DOMAIN, "current_password": PASSWORD},
+    response = client.post(
+        "/api/v1/auth/email",
+        json={"new_email": FULLWIDTH_DOMAIN, "current_password": PASSWORD},
         headers=other.headers,
     )
     assert response.status_code == 409

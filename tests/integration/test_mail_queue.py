@@ -269,3 +269,31 @@ def test_the_worker_needs_the_redis_queue(app):
         result = app.test_cli_runner().invoke(args=["mail", "worker", "--burst"])
     assert result.exit_code != 0
     assert "MAIL_QUEUE=redis" in result.output
+
+
+def test_the_worker_sends_the_email_change_mails_and_no_token_waits_in_redis(
+    app, client, smtp_server, queue_url
+):
+    signed = signed_in_user(app, client, email=KNOWN)
+    with configured(app, **smtp_settings(smtp_server), MAIL_QUEUE="redis", REDIS_URL=queue_url):
+        response = client.post(
+            "/api/v1/auth/email",
+            json={"new_email": "moved@example.com", "current_password": PASSWORD},
+            headers=signed.headers,
+        )
+        assert response.status_code == 202
+        with app.app_context():
+            jobs = mail_queue.mail_queue(redis.Redis.from_url(queue_url)).jobs
+        assert sorted(job.args[0] for job in jobs) == [
+            "email_change_confirmation",
+            "security_notice",
+        ]
+        assert not any("token" in name for job in jobs for name in job.args[1])
+        assert smtp_server.messages == []
+        run_worker(app)
+    by_address = {mail.envelope_to[0]: mail for mail in smtp_server.messages}
+    undo = first_link(by_address[KNOWN], "/auth/email/undo")
+    confirm = first_link(by_address["moved@example.com"], "/auth/email/confirm")
+    for link, path in ((confirm, "/api/v1/auth/email/confirm"), (undo, "/api/v1/auth/email/undo")):
+        token = parse_qs(urlsplit(link).query)["token"][0]
+        assert client.post(path, json={"token": token}).status_code == 200

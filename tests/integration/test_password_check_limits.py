@@ -46,7 +46,7 @@ def test_changes_that_check_no_password_do_not_count(app, client):
 
 def test_wrong_current_passwords_on_a_user_update_are_limited(app, client):
     signed = signed_in_user(app, client)
-    body = {"email": "new-address@example.com", "current_password": WRONG}
+    body = {"password": "another-Kettle-58-Orbit", "current_password": WRONG}
     with configured(app, RATELIMIT_LOGIN_PER_ACCOUNT="3/minute"):
         statuses = [
             client.patch(f"/api/v1/users/{signed.user_id}", json=body, headers=signed.headers)

@@ -41,8 +41,9 @@ def test_login_and_refresh_query_counts(app, client):
     user = create_user(app, email="login@example.com")
     with count_queries(app) as statements:
         tokens = login(client, user.email)
-    # user, 2FA check; last login + session + audit row + refresh token writes
-    assert len(statements) <= 6
+    # user, 2FA check, the user's earlier devices (new-device notice); last login + session +
+    # audit row + refresh token writes
+    assert len(statements) <= 7
     with count_queries(app) as statements:
         response = client.post("/api/v1/auth/refresh", json={"refresh_token": tokens.refresh_token})
     assert response.status_code == 200

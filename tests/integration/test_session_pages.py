@@ -67,7 +67,7 @@ def test_the_profile_lists_sessions_with_device_address_and_this_one_marked(app,
 def test_the_device_and_dates_are_translated(app, two_browsers):
     _, mine, _ = two_browsers
     html = profile(mine, **{"Accept-Language": "de"})
-    assert "Firefox auf Linux" in html
+    assert "Firefox unter Linux" in html
     assert "Wo Sie angemeldet sind" in html
     assert "Überall sonst abmelden" in html
     assert re.search(r"angemeldet am \d{2}\.\d{2}\.\d{4}, \d{2}:\d{2}:\d{2}", html)

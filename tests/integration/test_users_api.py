@@ -166,32 +166,35 @@ def test_member_cannot_update_another_user(client, admin, member):
     assert response.status_code == 403
 
 
-def test_changing_own_email_needs_the_current_password(client, member):
+@pytest.mark.parametrize("method", ["PATCH", "PUT"])
+@pytest.mark.parametrize("extra", [{}, {"current_password": PASSWORD}])
+def test_own_email_changes_only_through_the_confirmed_flow(app, client, member, method, extra):
     url = f"/api/v1/users/{member.user_id}"
-    missing = client.patch(url, json={"email": "new@example.com"}, headers=member.headers)
-    assert missing.status_code == 400
-    assert missing.json["error"]["details"]["field"] == "current_password"
-    wrong = client.patch(
-        url,
-        json={"email": "new@example.com", "current_password": "wrong-wrong-wrong"},
-        headers=member.headers,
-    )
-    assert wrong.status_code == 400
-    ok = client.patch(
-        url,
-        json={"email": "New@Example.com", "current_password": PASSWORD},
-        headers=member.headers,
-    )
-    assert ok.status_code == 200
-    assert ok.json["data"]["email"] == "new@example.com"
-    assert ok.json["data"]["email_verified"] is False
+    body = {"email": "new@example.com", "name": "Renamed", **extra}
+    response = client.open(url, method=method, json=body, headers=member.headers)
+    assert response.status_code == 400
+    error = response.json["error"]
+    assert error["code"] == "VALIDATION_ERROR"
+    assert error["details"]["field"] == "email"
+    assert "/api/v1/auth/email" in error["details"]["error"]
+    with app.app_context():
+        stored = db.session.get(User, member.user_id)
+        assert (stored.email, stored.name) == (member.email, "Member")
 
 
-def test_email_change_to_a_taken_address_is_409(client, admin, member):
+def test_sending_the_unchanged_own_email_is_no_change(client, member):
     response = client.patch(
         f"/api/v1/users/{member.user_id}",
-        json={"email": "ROOT@example.com", "current_password": PASSWORD},
+        json={"email": member.email.upper(), "name": "Renamed"},
         headers=member.headers,
+    )
+    assert response.status_code == 200
+    assert response.json["data"]["email"] == member.email
+
+
+def test_admin_email_change_to_a_taken_address_is_409(client, admin, member):
+    response = client.patch(
+        f"/api/v1/users/{member.user_id}", json={"email": "ROOT@example.com"}, headers=admin.headers
     )
     assert response.status_code == 409
 

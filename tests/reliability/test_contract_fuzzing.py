@@ -44,6 +44,10 @@ PASSWORD_SETTING = {
     # both fields.
     "POST /api/v1/auth/2fa/recovery-codes",
     "POST /auth/2fa/recovery-codes",
+    # Not a new password, but the same limit: a schema-valid `current_password` is refused (400)
+    # unless it is the account's, and a schema-valid new address may be the caller's own.
+    "POST /api/v1/auth/email",
+    "POST /auth/email",
 }
 
 # The old contract's rules are mostly not JSON Schema (an email's syntax, a letter and a digit in
