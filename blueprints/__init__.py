@@ -9,10 +9,12 @@ from blueprints import (
     api,
     api_audit,
     api_auth,
+    api_passkeys,
     api_users,
     auth,
     auth0_login,
     auth_mfa,
+    auth_passkeys,
     auth_recovery,
     health,
     main,
@@ -24,7 +26,16 @@ from services.user_service import NO_SUCH_USER
 
 # api_auth, api_users and api_audit add their routes to api.bp; auth_recovery, auth_mfa and
 # auth0_login to auth.bp, when imported.
-ROUTE_MODULES = (api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
+ROUTE_MODULES = (
+    api_audit,
+    api_auth,
+    api_passkeys,
+    api_users,
+    auth_mfa,
+    auth_passkeys,
+    auth_recovery,
+    auth0_login,
+)
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp)
 
 

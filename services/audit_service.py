@@ -36,6 +36,11 @@ USER_ROLE_CHANGED = "user.role_changed"
 USER_ACTIVE_CHANGED = "user.active_changed"
 USER_DELETED = "user.deleted"
 DATA_IMPORTED = "data.imported"
+PASSKEY_ADDED = "passkey.added"
+PASSKEY_RENAMED = "passkey.renamed"
+PASSKEY_REMOVED = "passkey.removed"
+PASSKEY_USED = "passkey.used"
+PASSKEY_SIGN_COUNT_REGRESSED = "passkey.sign_count_regressed"
 
 EVENT_TYPES = (
     LOGIN_SUCCEEDED,
@@ -52,6 +57,11 @@ EVENT_TYPES = (
     USER_ACTIVE_CHANGED,
     USER_DELETED,
     DATA_IMPORTED,
+    PASSKEY_ADDED,
+    PASSKEY_RENAMED,
+    PASSKEY_REMOVED,
+    PASSKEY_USED,
+    PASSKEY_SIGN_COUNT_REGRESSED,
 )
 PROFILE_EVENTS = 10
 
@@ -71,9 +81,17 @@ EVENT_LABELS = {
     USER_ACTIVE_CHANGED: "Account enabled or disabled",
     USER_DELETED: "Account deleted",
     DATA_IMPORTED: "Account imported from the previous service",
+    PASSKEY_ADDED: "Passkey added",
+    PASSKEY_RENAMED: "Passkey renamed",
+    PASSKEY_REMOVED: "Passkey removed",
+    PASSKEY_USED: "Signed in with a passkey",
+    PASSKEY_SIGN_COUNT_REGRESSED: "A passkey's signature counter went back: it may have been "
+    "copied, and the sign-in was refused",
 }
 # Events worth a second look by the account's owner (shown highlighted).
-ALERT_EVENTS = frozenset({LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED})
+ALERT_EVENTS = frozenset(
+    {LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED, PASSKEY_SIGN_COUNT_REGRESSED}
+)
 
 
 def record(
