@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, request, session, url_for
+from flask import current_app, flash, g, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from blueprints.auth import PROFILE_PAGE, TAGS, bp
@@ -43,12 +43,16 @@ def passkey_helpers() -> dict[str, Any]:
     """Lazy helpers for the profile and 2FA pages (called only by templates that use them)."""
 
     def own_passkeys() -> list[Any]:
-        principal = session_principal()
+        principal: Principal | None = g.get("principal") or session_principal()
         return live_for_user(principal.id) if principal else []
+
+    def passkeys_available() -> bool:
+        """False without PUBLIC_BASE_URL: no relying party id, no passkeys."""
+        return bool(current_app.config.get("PUBLIC_BASE_URL"))
 
     def pending_passkeys() -> bool:
         token = session.get(MFA_PENDING_KEY)
-        if not isinstance(token, str):
+        if not isinstance(token, str) or not passkeys_available():
             return False
         try:
             user_id = mfa_service.decode_mfa_token(token, BROWSER)
@@ -56,7 +60,11 @@ def passkey_helpers() -> dict[str, Any]:
             return False
         return passkeys.has_passkeys(user_id)
 
-    return {"own_passkeys": own_passkeys, "pending_passkeys": pending_passkeys}
+    return {
+        "own_passkeys": own_passkeys,
+        "pending_passkeys": pending_passkeys,
+        "passkeys_available": passkeys_available,
+    }
 
 
 def signed_in_answer(principal: Principal) -> dict[str, Any]:

@@ -151,9 +151,12 @@
         if (!available) {
           return;
         }
-        controller = new AbortController();
-        pending = signIn(root, "conditional", controller.signal).catch(function (error) {
-          if (!controller.signal.aborted) {
+        var conditional = new AbortController();
+        controller = conditional;
+        // The background request stays quiet about the browser's own refusals; what the
+        // server says about a chosen passkey is shown.
+        pending = signIn(root, "conditional", conditional.signal).catch(function (error) {
+          if (!conditional.signal.aborted && !(error instanceof DOMException)) {
             showError(root, error);
           }
         });
@@ -180,7 +183,11 @@
   function startRegistration(root) {
     var button = root.querySelector("[data-passkey-button]");
     var nameInput = root.querySelector("[data-passkey-name]");
+    var fallback = root.parentNode.querySelector("[data-passkey-fallback]");
     root.hidden = false;
+    if (fallback) {
+      fallback.hidden = true;
+    }
     button.addEventListener("click", function () {
       button.disabled = true;
       post(root.getAttribute("data-options-url")).then(function (options) {
