@@ -337,6 +337,18 @@ def test_registration_checks_origin_rp_id_and_replay(passkey_app, client, authen
         assert len(db.session.scalars(select(Passkey)).all()) == 1
 
 
+@pytest.mark.parametrize("credential", [{}, {"id": "AA", "rawId": "AA", "response": {}}])
+def test_malformed_registrations_are_refused(passkey_app, client, credential):
+    signed = signed_in_user(passkey_app, client)
+
+    response = client.post(
+        f"{BASE}/register", json={"credential": credential, "name": "x"}, headers=signed.headers
+    )
+
+    assert response.status_code == 400
+    assert response.json["error"]["details"]["field"] == "credential"
+
+
 def test_registering_the_same_credential_twice_is_a_conflict(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
