@@ -75,8 +75,9 @@ def remove_passkey(passkey_id: int) -> None:
 @address_limit(*OPTIONS_LIMIT)
 @endpoint(response=PublicKeyOptions, errors=(429, 503), tags=TAGS)
 def passkey_login_options() -> object:
-    """Options for `navigator.credentials.get()`: no email needed, the authenticator offers
-    the passkeys it holds for this site (discoverable credentials)."""
+    """Options for `navigator.credentials.get()`: no email needed.
+    The authenticator offers the passkeys it holds for this site (discoverable credentials);
+    the challenge works once, for `PASSKEY_CHALLENGE_SECONDS`."""
     return passkeys.sign_in_options()
 
 
@@ -84,6 +85,8 @@ def passkey_login_options() -> object:
 @passkey_limits
 @endpoint(body=PasskeyLoginRequest, response=TokenPair, errors=(401, 403, 429, 503), tags=TAGS)
 def passkey_login(body: PasskeyLoginRequest) -> object:
-    """Sign in with a passkey: the credential `get()` answered. Answers tokens like
-    `/auth/login`; a passkey satisfies two-factor authentication."""
+    """Sign in with a passkey: the credential `get()` answered; answers tokens.
+    The same answer as `/auth/login`; a passkey satisfies two-factor authentication. A refused
+    passkey is 401 `INVALID_CREDENTIALS` with `details.reason` (challenge, malformed,
+    unknown_passkey, owner, verification, sign_count)."""
     return passkeys.sign_in(credential=body.credential, kind=API)

@@ -33,19 +33,29 @@ class SoftAuthenticator:
         self.user_handle: bytes | None = None
 
     def create(
-        self, options: dict[str, Any], *, origin: str | None = None, rp_id: str | None = None
+        self,
+        options: dict[str, Any],
+        *,
+        origin: str | None = None,
+        rp_id: str | None = None,
+        cose_key: object = None,
     ) -> dict[str, Any]:
-        """The credential `navigator.credentials.create(options)` answers, as JSON."""
+        """The credential `navigator.credentials.create(options)` answers, as JSON (with
+        `cose_key`, that structure in place of the public key)."""
         self.user_handle = base64url_to_bytes(options["user"]["id"])
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
         numbers = self.key.public_key().public_numbers()
-        cose_key = {
-            1: 2,
-            3: -7,
-            -1: 1,
-            -2: numbers.x.to_bytes(32, "big"),
-            -3: numbers.y.to_bytes(32, "big"),
-        }
+        cose_key = (
+            cose_key
+            if cose_key is not None
+            else {
+                1: 2,
+                3: -7,
+                -1: 1,
+                -2: numbers.x.to_bytes(32, "big"),
+                -3: numbers.y.to_bytes(32, "big"),
+            }
+        )
         attested = (
             AAGUID
             + len(self.credential_id).to_bytes(2, "big")

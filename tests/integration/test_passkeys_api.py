@@ -349,6 +349,23 @@ def test_malformed_registrations_are_refused(passkey_app, client, credential):
     assert response.json["error"]["details"]["field"] == "credential"
 
 
+@pytest.mark.parametrize("cose_key", [[], [-7], {1: 2, 3: -7}])
+def test_a_public_key_the_library_cannot_read_is_refused(
+    passkey_app, client, authenticator, cose_key
+):
+    """The library answers some of these with IndexError or KeyError (found by fuzzing)."""
+    signed = signed_in_user(passkey_app, client)
+    options = client.post(f"{BASE}/register/options", headers=signed.headers).json["data"]
+    credential = authenticator.create(options, cose_key=cose_key)
+
+    response = client.post(
+        f"{BASE}/register", json={"credential": credential, "name": "x"}, headers=signed.headers
+    )
+
+    assert response.status_code == 400
+    assert response.json["error"]["details"]["field"] == "credential"
+
+
 def test_registering_the_same_credential_twice_is_a_conflict(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
