@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, flash, g, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from blueprints.auth import PROFILE_PAGE, TAGS, bp
 from blueprints.auth_mfa import EXPIRED, finish_second_step
@@ -69,7 +70,7 @@ def passkey_helpers() -> dict[str, Any]:
 
 def signed_in_answer(principal: Principal) -> dict[str, Any]:
     """What the page's script needs after a sign-in: the user and where to go."""
-    flash(f"Welcome back, {principal.user.name}.", "success")
+    flash(_("Welcome back, %(name)s.", name=principal.user.name), "success")
     target = same_site_path(request.args.get("next")) or url_for("auth.get_profile")
     return {"user": principal.user, "redirect": target}
 
@@ -159,7 +160,7 @@ def register_passkey(body: PasskeyRegisterRequest) -> object:
     passkey = passkeys.register(
         principal=current_principal(), credential=body.credential, name=body.name
     )
-    flash(f"Passkey “{passkey.name}” added.", "success")
+    flash(_("Passkey “%(name)s” added.", name=passkey.name), "success")
     return passkey
 
 
@@ -178,7 +179,7 @@ def rename_passkey(passkey_id: int, body: PasskeyRenameForm) -> ResponseReturnVa
         principal=current_principal(), passkey_id=passkey_id, name=body.passkey_name
     )
     if not request.is_json:
-        flash(f"Passkey renamed to “{passkey.name}”.", "success")
+        flash(_("Passkey renamed to “%(name)s”.", name=passkey.name), "success")
         return see_other("auth.get_profile")
     return passkey
 
@@ -191,6 +192,6 @@ def remove_passkey(passkey_id: int) -> ResponseReturnValue | None:
     """Remove one of your passkeys (not the only way you can sign in)."""
     passkeys.remove(principal=current_principal(), passkey_id=passkey_id)
     if not request.is_json:
-        flash("Passkey removed.", "info")
+        flash(_("Passkey removed."), "info")
         return see_other("auth.get_profile")
     return None

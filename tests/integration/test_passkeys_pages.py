@@ -263,3 +263,15 @@ def test_the_two_factor_page_offers_no_passkey_it_cannot_check(app, settings):
 
     assert "Two-factor code" in page
     assert "Use a passkey instead" not in page
+
+
+def test_the_passkey_parts_of_the_pages_are_translated(passkey_app):
+    _, client, _, _ = signed_in_with_passkey(passkey_app)
+    german = {**HTML, "Accept-Language": "de"}
+
+    profile = client.get("/auth/profile", headers=german).get_data(as_text=True)
+    login_page = passkey_app.test_client().get("/auth/login", headers=german)
+
+    assert "Passkey hinzufügen" in profile
+    assert "Neuer Name für Laptop" in profile
+    assert "Mit einem Passkey anmelden" in login_page.get_data(as_text=True)
