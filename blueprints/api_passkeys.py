@@ -4,6 +4,8 @@ options and credentials are the JSON the `webauthn` library produces and reads."
 
 from __future__ import annotations
 
+from typing import Any
+
 from blueprints.api import bp
 from blueprints.endpoint import endpoint
 from blueprints.rate_limits import address_limit, passkey_limits
@@ -21,7 +23,17 @@ from services.auth import passkeys
 from services.auth.authentication import API
 
 TAGS = ("passkeys",)
+# Passkey options (each stores a challenge) per client address; the pages' routes share it.
 OPTIONS_LIMIT = ("RATELIMIT_PASSKEY_OPTIONS", "passkey-options")
+# What adding a passkey takes and answers, here and on the profile page.
+REGISTER_SPEC: dict[str, Any] = {
+    "body": PasskeyRegisterRequest,
+    "response": PasskeyRead,
+    "status": 201,
+    "auth": True,
+    "errors": (400, 401, 403, 409, 503),
+    "message": "Passkey added",
+}
 
 
 @bp.post("/auth/passkeys/register/options")
@@ -34,15 +46,7 @@ def passkey_registration_options() -> object:
 
 
 @bp.post("/auth/passkeys/register")
-@endpoint(
-    body=PasskeyRegisterRequest,
-    response=PasskeyRead,
-    status=201,
-    auth=True,
-    errors=(400, 401, 403, 409, 503),
-    message="Passkey added",
-    tags=TAGS,
-)
+@endpoint(**REGISTER_SPEC, tags=TAGS)
 def register_passkey(body: PasskeyRegisterRequest) -> object:
     """Add a passkey: the credential `create()` answered (as JSON) and a name for it."""
     return passkeys.register(

@@ -11,6 +11,7 @@ from flask import current_app, flash, g, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
+from blueprints.api_passkeys import OPTIONS_LIMIT, REGISTER_SPEC
 from blueprints.auth import PROFILE_PAGE, TAGS, bp
 from blueprints.auth_mfa import EXPIRED, finish_second_step
 from blueprints.endpoint import endpoint
@@ -36,7 +37,14 @@ from services.auth import passkeys
 from services.auth.authentication import BROWSER, Principal
 from services.passkey_service import live_for_user
 
-OPTIONS_LIMIT = ("RATELIMIT_PASSKEY_OPTIONS", "passkey-options")
+# A passkey sign-in from the login page or the two-factor page: both start a cookie session.
+browser_sign_in = endpoint(
+    body=PasskeyLoginRequest,
+    response=PasskeySignedIn,
+    errors=(401, 403, 429, 503),
+    message="Signed in",
+    tags=TAGS,
+)
 
 
 @bp.context_processor
@@ -85,13 +93,7 @@ def passkey_login_options() -> object:
 
 @bp.post("/passkeys/login")
 @passkey_limits
-@endpoint(
-    body=PasskeyLoginRequest,
-    response=PasskeySignedIn,
-    errors=(401, 403, 429, 503),
-    message="Signed in",
-    tags=TAGS,
-)
+@browser_sign_in
 def passkey_login(body: PasskeyLoginRequest) -> object:
     """Sign in with a passkey: starts a session (cookie) like the password form."""
     principal = passkeys.sign_in(
@@ -119,13 +121,7 @@ def passkey_second_step_options() -> object:
 
 @bp.post("/login/mfa/passkey")
 @passkey_limits
-@endpoint(
-    body=PasskeyLoginRequest,
-    response=PasskeySignedIn,
-    errors=(401, 403, 429, 503),
-    message="Signed in",
-    tags=TAGS,
-)
+@browser_sign_in
 def passkey_second_step(body: PasskeyLoginRequest) -> object:
     """Second sign-in step with a passkey instead of a code."""
     principal = passkeys.complete_second_factor(
@@ -146,15 +142,7 @@ def passkey_registration_options() -> object:
 
 
 @bp.post("/passkeys/register")
-@endpoint(
-    body=PasskeyRegisterRequest,
-    response=PasskeyRead,
-    status=201,
-    auth=True,
-    errors=(400, 401, 403, 409, 503),
-    message="Passkey added",
-    tags=TAGS,
-)
+@endpoint(**REGISTER_SPEC, tags=TAGS)
 def register_passkey(body: PasskeyRegisterRequest) -> object:
     """Add the passkey the browser just made, under the name typed on the profile page."""
     passkey = passkeys.register(

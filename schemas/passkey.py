@@ -8,16 +8,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, WithJsonSchema
 
 from models.passkey import NAME_LENGTH
-from schemas.common import RequestModel, ResponseModel, Timestamp
+from schemas.common import RequestModel, ResponseModel, Timestamp, stripped_name
 from schemas.user import UserRead
-
-
-def _strip_passkey_name(value: str) -> str:
-    stripped = value.strip()
-    if not 1 <= len(stripped) <= NAME_LENGTH:
-        raise ValueError(f"Name must be 1 to {NAME_LENGTH} characters")
-    return stripped
-
 
 PasskeyName = Annotated[
     str,
@@ -26,7 +18,7 @@ PasskeyName = Annotated[
         json_schema_extra={"minLength": 1, "maxLength": NAME_LENGTH},
         description='what the owner calls it ("Laptop", "Phone"); stored trimmed',
     ),
-    AfterValidator(_strip_passkey_name),
+    AfterValidator(stripped_name(NAME_LENGTH)),
 ]
 # What `navigator.credentials.create()` or `.get()` answered, as `PublicKeyCredential.toJSON()`
 # (or the same shape by hand): base64url fields, read by the library.

@@ -58,6 +58,12 @@ def login_options(client: FlaskClient) -> dict:
     return response.json["data"]
 
 
+def sign_in(client: FlaskClient, authenticator: SoftAuthenticator, **changes):
+    """Answer fresh sign-in options with the authenticator (`changes`: what it lies about)."""
+    credential = authenticator.get(login_options(client), **changes)
+    return client.post(f"{BASE}/login", json={"credential": credential})
+
+
 def events(app: Flask, event_type: str) -> list[AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(AuditEvent.type == event_type)))
@@ -117,9 +123,7 @@ def test_a_passkey_satisfies_two_factor(passkey_app, client, authenticator):
     confirmed = client.post("/api/v1/auth/2fa/confirm", json={"code": code}, headers=signed.headers)
     assert confirmed.status_code == 200
 
-    response = client.post(
-        f"{BASE}/login", json={"credential": authenticator.get(login_options(client))}
-    )
+    response = sign_in(client, authenticator)
 
     assert response.status_code == 200
     assert "access_token" in response.json["data"]
@@ -184,9 +188,8 @@ def test_a_registration_challenge_cannot_sign_in(passkey_app, client, authentica
 def test_a_wrong_origin_is_refused(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
-    credential = authenticator.get(login_options(client), origin="https://accounts.example.evil")
 
-    response = client.post(f"{BASE}/login", json={"credential": credential})
+    response = sign_in(client, authenticator, origin="https://accounts.example.evil")
 
     assert response.status_code == 401
     assert response.json["error"]["details"] == {"reason": "verification"}
@@ -198,9 +201,8 @@ def test_a_wrong_origin_is_refused(passkey_app, client, authenticator):
 def test_a_wrong_rp_id_is_refused(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
-    credential = authenticator.get(login_options(client), rp_id="example")
 
-    response = client.post(f"{BASE}/login", json={"credential": credential})
+    response = sign_in(client, authenticator, rp_id="example")
 
     assert response.status_code == 401
     [failed] = events(passkey_app, audit_service.LOGIN_FAILED)
@@ -211,9 +213,8 @@ def test_a_wrong_rp_id_is_refused(passkey_app, client, authenticator):
 def test_user_verification_is_required(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
-    credential = authenticator.get(login_options(client), verified=False)
 
-    response = client.post(f"{BASE}/login", json={"credential": credential})
+    response = sign_in(client, authenticator, verified=False)
 
     assert response.status_code == 401
     [failed] = events(passkey_app, audit_service.LOGIN_FAILED)
@@ -223,11 +224,9 @@ def test_user_verification_is_required(passkey_app, client, authenticator):
 def test_a_lowered_sign_count_is_refused_and_audited(passkey_app, client, authenticator):
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
-    good = authenticator.get(login_options(client), sign_count=7)
-    assert client.post(f"{BASE}/login", json={"credential": good}).status_code == 200
+    assert sign_in(client, authenticator, sign_count=7).status_code == 200
 
-    cloned = authenticator.get(login_options(client), sign_count=5)
-    response = client.post(f"{BASE}/login", json={"credential": cloned})
+    response = sign_in(client, authenticator, sign_count=5)
 
     assert response.status_code == 401
     assert response.json["error"]["details"] == {"reason": "sign_count"}
@@ -237,8 +236,7 @@ def test_a_lowered_sign_count_is_refused_and_audited(passkey_app, client, authen
     assert regressed.details["presented"] == 5
     with passkey_app.app_context():
         assert db.session.scalars(select(Passkey)).one().sign_count == 7
-    equal = authenticator.get(login_options(client), sign_count=7)
-    assert client.post(f"{BASE}/login", json={"credential": equal}).status_code == 401
+    assert sign_in(client, authenticator, sign_count=7).status_code == 401
 
 
 def test_a_counter_that_stays_zero_is_accepted(passkey_app, client, authenticator):
@@ -246,24 +244,19 @@ def test_a_counter_that_stays_zero_is_accepted(passkey_app, client, authenticato
     signed = signed_in_user(passkey_app, client)
     register(client, signed, authenticator)
     for _ in range(2):
-        credential = authenticator.get(login_options(client), sign_count=0)
-        assert client.post(f"{BASE}/login", json={"credential": credential}).status_code == 200
+        assert sign_in(client, authenticator, sign_count=0).status_code == 200
 
 
 def test_unknown_and_removed_passkeys_cannot_sign_in(passkey_app, client, authenticator):
     stranger = SoftAuthenticator(ORIGIN, RP_ID)
-    response = client.post(
-        f"{BASE}/login", json={"credential": stranger.get(login_options(client))}
-    )
+    response = sign_in(client, stranger)
     assert response.json["error"]["details"] == {"reason": "unknown_passkey"}
 
     signed = signed_in_user(passkey_app, client)
     first = register(client, signed, authenticator)
     register(client, signed, SoftAuthenticator(ORIGIN, RP_ID), name="Phone")
     assert client.delete(f"{BASE}/{first['id']}", headers=signed.headers).status_code == 200
-    response = client.post(
-        f"{BASE}/login", json={"credential": authenticator.get(login_options(client))}
-    )
+    response = sign_in(client, authenticator)
     assert response.json["error"]["details"] == {"reason": "unknown_passkey"}
 
 
@@ -272,9 +265,7 @@ def test_a_wrong_user_handle_is_refused(passkey_app, client, authenticator):
     register(client, signed, authenticator)
     authenticator.user_handle = b"\x00" * 8
 
-    response = client.post(
-        f"{BASE}/login", json={"credential": authenticator.get(login_options(client))}
-    )
+    response = sign_in(client, authenticator)
 
     assert response.json["error"]["details"] == {"reason": "owner"}
 
@@ -286,9 +277,7 @@ def test_a_disabled_account_cannot_sign_in_with_its_passkey(passkey_app, client,
         db.session.execute(update(User).values(is_active=False))
         db.session.commit()
 
-    response = client.post(
-        f"{BASE}/login", json={"credential": authenticator.get(login_options(client))}
-    )
+    response = sign_in(client, authenticator)
 
     assert response.status_code == 403
     assert response.json["error"]["code"] == "ACCOUNT_DISABLED"
