@@ -19,7 +19,7 @@ from schemas.passkey import (
     PasskeyRename,
     PublicKeyOptions,
 )
-from services.auth import passkeys
+from services.auth import passkey_sign_in, passkeys
 from services.auth.authentication import API
 
 TAGS = ("passkeys",)
@@ -82,7 +82,7 @@ def passkey_login_options() -> object:
     """Options for `navigator.credentials.get()`: no email needed.
     The authenticator offers the passkeys it holds for this site (discoverable credentials);
     the challenge works once, for `PASSKEY_CHALLENGE_SECONDS`."""
-    return passkeys.sign_in_options()
+    return passkey_sign_in.sign_in_options()
 
 
 @bp.post("/auth/passkeys/login")
@@ -93,4 +93,4 @@ def passkey_login(body: PasskeyLoginRequest) -> object:
     The same answer as `/auth/login`; a passkey satisfies two-factor authentication. A refused
     passkey is 401 `INVALID_CREDENTIALS` with `details.reason` (challenge, malformed,
     unknown_passkey, owner, verification, sign_count)."""
-    return passkeys.sign_in(credential=body.credential, kind=API)
+    return passkey_sign_in.sign_in(credential=body.credential, kind=API)

@@ -33,7 +33,7 @@ from schemas.passkey import (
     PublicKeyOptions,
 )
 from services import mfa_service
-from services.auth import passkeys
+from services.auth import passkey_sign_in, passkeys
 from services.auth.authentication import BROWSER, Principal
 from services.passkey_service import live_for_user
 
@@ -88,7 +88,7 @@ def signed_in_answer(principal: Principal) -> dict[str, Any]:
 @endpoint(response=PublicKeyOptions, errors=(403, 429, 503), tags=TAGS)
 def passkey_login_options() -> object:
     """Options for a passkey sign-in on the login page (no email needed)."""
-    return passkeys.sign_in_options()
+    return passkey_sign_in.sign_in_options()
 
 
 @bp.post("/passkeys/login")
@@ -96,7 +96,7 @@ def passkey_login_options() -> object:
 @browser_sign_in
 def passkey_login(body: PasskeyLoginRequest) -> object:
     """Sign in with a passkey: starts a session (cookie) like the password form."""
-    principal = passkeys.sign_in(
+    principal = passkey_sign_in.sign_in(
         credential=body.credential, kind=BROWSER, replaces_session_id=signed_in_session_id()
     )
     start_browser_session(principal)
@@ -116,7 +116,7 @@ def pending_sign_in() -> str:
 @endpoint(response=PublicKeyOptions, errors=(401, 403, 429, 503), tags=TAGS)
 def passkey_second_step_options() -> object:
     """Options for the second step of a pending sign-in with one of its account's passkeys."""
-    return passkeys.second_factor_options(mfa_token=pending_sign_in(), kind=BROWSER)
+    return passkey_sign_in.second_factor_options(mfa_token=pending_sign_in(), kind=BROWSER)
 
 
 @bp.post("/login/mfa/passkey")
@@ -124,7 +124,7 @@ def passkey_second_step_options() -> object:
 @browser_sign_in
 def passkey_second_step(body: PasskeyLoginRequest) -> object:
     """Second sign-in step with a passkey instead of a code."""
-    principal = passkeys.complete_second_factor(
+    principal = passkey_sign_in.complete_second_factor(
         mfa_token=pending_sign_in(),
         credential=body.credential,
         kind=BROWSER,

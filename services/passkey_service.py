@@ -4,18 +4,31 @@ to the `webauthn` library. Helpers flush; the calling service (services/auth/pas
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
-from webauthn.helpers.structs import AuthenticatorTransport, PublicKeyCredentialDescriptor
+from webauthn import options_to_json
+from webauthn.helpers.structs import (
+    AuthenticatorTransport,
+    PublicKeyCredentialCreationOptions,
+    PublicKeyCredentialDescriptor,
+    PublicKeyCredentialRequestOptions,
+)
 
 from errors import NotFound, ServiceUnavailable
 from models import Passkey, User, db
 from services.user_service import live_users
 
 USER_HANDLE_BYTES = 8
+# What reading or verifying a credential can raise. The client writes every byte of it, and the
+# library's parsers answer some malformed structures with IndexError, AttributeError and the
+# like (found by fuzzing) rather than its own errors: any failure there refuses the credential
+# (those calls touch no database and no other state).
+UNREADABLE: tuple[type[Exception], ...] = (Exception,)
 
 
 @dataclass(frozen=True)
@@ -98,3 +111,16 @@ def descriptors(passkeys: list[Passkey]) -> list[PublicKeyCredentialDescriptor]:
         )
         for passkey in passkeys
     ]
+
+
+def options_json(
+    options: PublicKeyCredentialCreationOptions | PublicKeyCredentialRequestOptions,
+) -> dict[str, Any]:
+    """Options as the library serialises them (base64url), for the browsers' JSON parsers."""
+    data: dict[str, Any] = json.loads(options_to_json(options))
+    return data
+
+
+def timeout_ms() -> int:
+    """How long a browser should wait for the authenticator: the challenge's lifetime."""
+    return int(current_app.config["PASSKEY_CHALLENGE_SECONDS"]) * 1000

@@ -22,6 +22,7 @@ from webauthn.helpers import generate_challenge
 
 from models import PasskeyChallenge, db, utcnow
 from services import cache_service
+from services.base_service import unit_of_work
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,14 @@ def take(challenge: bytes) -> Issued | None:
     if row is None or row.expires_at <= utcnow():
         return None
     return Issued(purpose=row.purpose, user_id=row.user_id)
+
+
+def spend(challenge: bytes, *, purpose: str, user_id: int | None) -> bool:
+    """Take a challenge back in a transaction of its own (so it is spent even when the answer
+    then fails); True when it was live and issued for `purpose` to `user_id`."""
+    with unit_of_work():
+        issued = take(challenge)
+    return issued == Issued(purpose=purpose, user_id=user_id)
 
 
 def _hash(challenge: bytes) -> str:
