@@ -22,14 +22,28 @@ PasskeyName = Annotated[
 ]
 # What `navigator.credentials.create()` or `.get()` answered, as `PublicKeyCredential.toJSON()`
 # (or the same shape by hand): base64url fields, read by the library.
+BASE64URL = {"type": "string", "pattern": "^[A-Za-z0-9_-]*$"}
+# What `navigator.credentials.create()` or `.get()` answered, as `PublicKeyCredential.toJSON()`
+# gives it: base64url fields, read (and checked) by the library.
 Credential = Annotated[
     dict[str, Any],
     WithJsonSchema(
         {
             "type": "object",
-            "description": "the PublicKeyCredential as JSON (toJSON()): id, rawId, type, "
-            "response{clientDataJSON, attestationObject | authenticatorData, signature, "
-            "userHandle}, base64url",
+            "description": "the PublicKeyCredential as JSON (toJSON()); `response` holds "
+            "clientDataJSON and attestationObject (adding) or authenticatorData, signature "
+            "and userHandle (signing in), base64url",
+            "required": ["id", "rawId", "type", "response"],
+            "properties": {
+                "id": BASE64URL,
+                "rawId": BASE64URL,
+                "type": {"const": "public-key"},
+                "response": {
+                    "type": "object",
+                    "required": ["clientDataJSON"],
+                    "properties": {"clientDataJSON": BASE64URL},
+                },
+            },
         }
     ),
 ]
