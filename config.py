@@ -265,6 +265,16 @@ class Config(BaseSettings):
     MFA_TOKEN_SECONDS: Annotated[int, Field(ge=30)] = 300
     MFA_ISSUER: str = Field(default_factory=lambda s: s.get("APP_NAME"))
 
+    # --- Passkeys (WebAuthn, docs/passkeys.md): the relying party is PUBLIC_BASE_URL's host -----
+    # The name authenticators show beside the account.
+    PASSKEY_RP_NAME: str = Field(default_factory=lambda s: s.get("APP_NAME"))
+    # How long the challenge of a passkey ceremony may be answered (single use).
+    PASSKEY_CHALLENGE_SECONDS: Annotated[int, Field(ge=30)] = 300
+    # Adding a passkey needs a sign-in at most this old (seconds).
+    PASSKEY_RECENT_SIGN_IN_SECONDS: Annotated[int, Field(ge=30)] = 600
+    # Passkey options (a stored challenge each) per client address.
+    RATELIMIT_PASSKEY_OPTIONS: str = "30/minute"
+
     # --- Tokens ------------------------------------------------------------------------------
     JWT_ACCESS_TOKEN_EXPIRES: Positive = 900
     JWT_REFRESH_TOKEN_EXPIRES: Positive = 7 * 24 * 3600

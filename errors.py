@@ -133,6 +133,27 @@ class Forbidden(AppError):
     status, code, default_message = 403, "FORBIDDEN", N_("You are not allowed to do this")
 
 
+class PasskeyRefused(InvalidCredentials):
+    """A passkey sign-in (or second step) that does not verify; `reason` says which check failed
+    (it names no secret: challenge, unknown_passkey, owner, verification, sign_count)."""
+
+    default_message = "The passkey was not accepted; start again, or sign in with your password"
+
+    def __init__(
+        self, reason: str, *, user_id: int | None = None, facts: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(details={"reason": reason})
+        self.reason = reason
+        self.user_id = user_id
+        self.facts = facts or {}  # for the audit trail only
+
+
+class RecentSignInRequired(Forbidden):
+    """A change that needs a sign-in of the last few minutes (adding a passkey)."""
+
+    default_message = "Sign in again first: this needs a recent sign-in"
+
+
 class AccountDisabled(AppError):
     status, code, default_message = 403, "ACCOUNT_DISABLED", N_("This account is disabled")
 

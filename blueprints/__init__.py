@@ -12,12 +12,14 @@ from blueprints import (
     api_audit,
     api_auth,
     api_email,
+    api_passkeys,
     api_sessions,
     api_users,
     auth,
     auth0_login,
     auth_email,
     auth_mfa,
+    auth_passkeys,
     auth_recovery,
     auth_sessions,
     health,
@@ -28,10 +30,20 @@ from blueprints import (
 from models.base import MAX_ID
 from services.user_service import NO_SUCH_USER
 
-# api_auth, api_users, api_audit, api_sessions and api_email add their routes to api.bp;
-# auth_recovery, auth_mfa, auth0_login, auth_sessions and auth_email to auth.bp; admin_audit to
-# admin.bp, when imported.
-ROUTE_MODULES = (admin_audit, api_audit, api_auth, api_users, auth_mfa, auth_recovery, auth0_login)
+# api_auth, api_users, api_audit, api_sessions, api_email and api_passkeys add their routes to
+# api.bp; auth_recovery, auth_mfa, auth0_login, auth_sessions, auth_email and auth_passkeys to
+# auth.bp; admin_audit to admin.bp, when imported.
+ROUTE_MODULES = (
+    admin_audit,
+    api_audit,
+    api_auth,
+    api_passkeys,
+    api_users,
+    auth_mfa,
+    auth_passkeys,
+    auth_recovery,
+    auth0_login,
+)
 SELF_SERVICE_ROUTE_MODULES = (api_sessions, auth_sessions)  # sessions and devices (contract §9)
 EMAIL_CHANGE_ROUTES = (api_email, auth_email)  # services/auth/email_change.py
 BLUEPRINTS = (main.bp, api.bp, auth.bp, health.bp, openapi.bp, admin.bp)

@@ -94,14 +94,20 @@ def login_mfa(body: MfaBrowserRequest) -> object:
     principal = signin.complete_mfa_login(
         mfa_token=token, code=body.code, kind=BROWSER, replaces_session_id=signed_in_session_id()
     )
-    via_auth0 = session.get(MFA_PENDING_AUTH0_KEY) is True
-    start_browser_session(principal)
-    if via_auth0:
-        session[SIGNED_IN_WITH_AUTH0] = True
+    finish_second_step(principal)
     if wants_html():
         flash(gettext("Welcome back, %(name)s.", name=principal.user.name), "success")
         return redirect_after_sign_in()
     return principal.user
+
+
+def finish_second_step(principal: Principal) -> None:
+    """Start the session a second step opened (a code or a passkey), remembering when its first
+    was Auth0 (logging out then ends the tenant's session too)."""
+    via_auth0 = session.get(MFA_PENDING_AUTH0_KEY) is True
+    start_browser_session(principal)
+    if via_auth0:
+        session[SIGNED_IN_WITH_AUTH0] = True
 
 
 @bp.post("/2fa/enroll")

@@ -126,6 +126,11 @@ code_limits = failed_attempt_limits(
     subject_setting="RATELIMIT_MFA", subject_key=code_subject_key, scope="mfa"
 )
 
+# Refused passkeys per client address (a passkey names no account before it is verified).
+passkey_limits = limiter.limit(
+    configured("RATELIMIT_LOGIN_PER_ADDRESS"), deduct_when=failed_attempt, scope="passkey-addr"
+)
+
 # Wrong current passwords (confirming a change of one's own account) per client address and per
 # user: a stolen access token or an unattended browser must not find the password by guessing.
 password_check_limits = failed_attempt_limits(

@@ -5,6 +5,7 @@ from models.audit_event import AuditEvent
 from models.auth_session import AuthSession, RefreshToken
 from models.base import Base, Model, db, utcnow
 from models.mfa import UserMfa
+from models.passkey import Passkey, PasskeyChallenge
 from models.user import EmailNormalisation, Role, User
 
 __all__ = [
@@ -14,6 +15,8 @@ __all__ = [
     "Base",
     "EmailNormalisation",
     "Model",
+    "Passkey",
+    "PasskeyChallenge",
     "RefreshToken",
     "Role",
     "TokenPurpose",

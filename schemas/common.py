@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
@@ -61,13 +62,16 @@ class ResponseModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _strip_name(value: str) -> str:
-    stripped = value.strip()
-    if not 1 <= len(stripped) <= NAME_MAX_LENGTH:
-        raise ValueError(
-            N_("Name must be 1 to %(length)s characters") % {"length": NAME_MAX_LENGTH}
-        )
-    return stripped
+def stripped_name(max_length: int) -> Callable[[str], str]:
+    """A validator that trims a name and holds it to 1 to `max_length` characters."""
+
+    def strip(value: str) -> str:
+        stripped = value.strip()
+        if not 1 <= len(stripped) <= max_length:
+            raise ValueError(N_("Name must be 1 to %(length)s characters") % {"length": max_length})
+        return stripped
+
+    return strip
 
 
 Email = Annotated[
@@ -78,7 +82,7 @@ Email = Annotated[
 # Documents for clients what `RequestModel` enforces: no NUL character in any string.
 NO_NUL = r"^[^\x00]*$"
 # 1 to 100 characters with at least one that is not white space; stored trimmed. The schema
-# documents the rule; `_strip_name` enforces it with a message people can read.
+# documents the rule; `stripped_name` enforces it with a message people can read.
 Name = Annotated[
     str,
     Field(
@@ -89,7 +93,7 @@ Name = Annotated[
             "pattern": r"^[^\x00]*\S[^\x00]*$",
         },
     ),
-    AfterValidator(_strip_name),
+    AfterValidator(stripped_name(NAME_MAX_LENGTH)),
 ]
 # A password being checked (login, current password): any length the old service allowed; the
 # bound only refuses megabyte strings before hashing.

@@ -52,6 +52,11 @@ MFA_RESET = "mfa.reset"
 DATA_IMPORTED = "data.imported"
 AUDIT_PRUNED = "audit.pruned"
 AUDIT_EXPORTED = "audit.exported"
+PASSKEY_ADDED = "passkey.added"
+PASSKEY_RENAMED = "passkey.renamed"
+PASSKEY_REMOVED = "passkey.removed"
+PASSKEY_USED = "passkey.used"
+PASSKEY_SIGN_COUNT_REGRESSED = "passkey.sign_count_regressed"
 
 EVENT_TYPES = (
     LOGIN_SUCCEEDED,
@@ -79,6 +84,11 @@ EVENT_TYPES = (
     DATA_IMPORTED,
     AUDIT_PRUNED,
     AUDIT_EXPORTED,
+    PASSKEY_ADDED,
+    PASSKEY_RENAMED,
+    PASSKEY_REMOVED,
+    PASSKEY_USED,
+    PASSKEY_SIGN_COUNT_REGRESSED,
 )
 PROFILE_EVENTS = 10
 
@@ -113,10 +123,24 @@ EVENT_LABELS = {
     EMAIL_CHANGE_REQUESTED: lazy_gettext("Email address change requested"),
     EMAIL_CHANGED: lazy_gettext("Email address changed"),
     EMAIL_CHANGE_UNDONE: lazy_gettext("Email address change undone: every session was ended"),
+    PASSKEY_ADDED: lazy_gettext("Passkey added"),
+    PASSKEY_RENAMED: lazy_gettext("Passkey renamed"),
+    PASSKEY_REMOVED: lazy_gettext("Passkey removed"),
+    PASSKEY_USED: lazy_gettext("Signed in with a passkey"),
+    PASSKEY_SIGN_COUNT_REGRESSED: lazy_gettext(
+        "A passkey's signature counter went back: it may have been copied, and the sign-in was"
+        " refused"
+    ),
 }
 # Events worth a second look by the account's owner (shown highlighted).
 ALERT_EVENTS = frozenset(
-    {LOGIN_FAILED, REFRESH_TOKEN_REUSED, MFA_RECOVERY_CODE_USED, EMAIL_CHANGE_UNDONE}
+    {
+        LOGIN_FAILED,
+        REFRESH_TOKEN_REUSED,
+        MFA_RECOVERY_CODE_USED,
+        EMAIL_CHANGE_UNDONE,
+        PASSKEY_SIGN_COUNT_REGRESSED,
+    }
 )
 
 

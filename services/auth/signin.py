@@ -61,7 +61,7 @@ def login(
         user = _check_credentials(email=email, password=password)
         if mfa_service.is_enabled(user.id):
             return challenge(user, kind)
-        return _signed_in(user, kind, replaces_session_id, mfa=False)
+        return signed_in(user, kind, replaces_session_id, mfa=False)
 
 
 @overload
@@ -80,7 +80,7 @@ def complete_mfa_login(
     pending = mfa_service.decode_pending_sign_in(mfa_token, kind)
     with _recording_failures(None, user_id=pending.user_id):
         user = check_second_factor(pending.user_id, code)
-        return _signed_in(user, kind, replaces_session_id, mfa=True, method=pending.method)
+        return signed_in(user, kind, replaces_session_id, mfa=True, method=pending.method)
 
 
 @contextmanager
@@ -110,9 +110,11 @@ def session_answer(user: User, kind: str, session_id: str) -> IssuedTokens | Pri
     return session_service.issue_tokens(user, session_id)
 
 
-def _signed_in(
+def signed_in(
     user: User, kind: str, replaces_session_id: str | None, *, mfa: bool, method: str = PASSWORD
 ) -> IssuedTokens | Principal:
+    """Open a session of `kind` for `user`, whose sign-in (by `method`) just succeeded, and
+    answer it (in the caller's unit of work)."""
     session_id = _open_session(user, kind, replaces_session_id, mfa=mfa, method=method)
     return session_answer(user, kind, session_id)
 

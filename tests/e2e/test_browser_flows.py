@@ -25,7 +25,7 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.goto("/auth/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 def sign_in_with_keyboard_only(page: Page, email: str, password: str) -> None:
@@ -166,7 +166,7 @@ def test_form_posted_without_its_csrf_token_is_refused(
     page.locator("#content input[name=csrf_token]").evaluate("field => field.remove()")
     page.get_by_label("Email address").fill("ada@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.locator(".error-status")).to_have_text("403")
     expect(page.locator(".site-header")).to_be_visible()
     expect(page.get_by_role("link", name="Sign in")).to_be_visible()  # still signed out
@@ -193,7 +193,7 @@ def test_next_pointing_off_site_is_not_followed(
     page.goto("/auth/login?next=https://elsewhere.example/")
     page.get_by_label("Email address").fill("ada@example.com")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/auth/profile")
     assert browser_errors.unexpected() == []
 
@@ -207,12 +207,12 @@ def test_protected_page_sends_to_sign_in_and_back(
     screenshot(page, "16-login")
     page.get_by_label("Email address").fill("ada@example.com")
     page.get_by_label("Password").fill("wrong-password-123")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.locator(".error-summary")).to_contain_text("Invalid email or password")
     expect(page.get_by_label("Email address")).to_have_value("ada@example.com")
     screenshot(page, "17-login-failed")
     page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/auth/profile")
     login_url = f"{live_server.url}/auth/login?next=/auth/profile"
     assert browser_errors.unexpected(login_url) == []

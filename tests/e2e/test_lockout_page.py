@@ -24,5 +24,5 @@ def test_a_locked_out_person_sees_the_sign_in_form_and_the_wait(page: Page, live
         expect(
             page.get_by_text(re.compile(r"Too many attempts\. Try again in \d+ seconds\."))
         ).to_be_visible()
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
     expect(page.get_by_label("Email address")).to_have_value("patience@example.com")
