@@ -100,8 +100,6 @@ def bearer_claims() -> AccessClaims | None:
     """The verified claims of the request's own (not Auth0) Bearer access token, for a view whose
     read checks the caller's revocation in its own statement and then `remember_principal`s the
     caller; None when the request authenticates the usual way (`authenticate_request`)."""
-    if g.get("principal") is not None:
-        return None
     token = bearer_token()
     return None if token is None else authentication.own_access_claims(token)
 
