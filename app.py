@@ -30,7 +30,7 @@ from observability import (
     register_metrics,
     register_request_hooks,
 )
-from services import auth0_service, cache_service
+from services import auth0_service, base_service, cache_service
 from web_cors import register_cors
 from web_security import register_security
 
@@ -69,6 +69,7 @@ def create_app(config_name: str | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extension objects from `extensions.py`."""
     db.init_app(app)
+    base_service.init_app(app)
     migrate.init_app(app, db, directory="migrations")
     limiter.init_app(app)
     login_manager.init_app(app)

@@ -7,9 +7,11 @@ docs/decisions/0020-security-headers-hook.md.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from flask import Flask, Response, current_app, jsonify, redirect, request
+from flask import Flask, current_app, jsonify, redirect, request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from flask.wrappers import Request
 from werkzeug.exceptions import SecurityError
@@ -76,10 +78,18 @@ def register_security(app: Flask) -> None:
     hops = {argument: app.config[name] for argument, name in PROXY_SETTINGS.items()}
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
-    app.before_request(check_host_and_routing_redirect)
-    app.before_request(redirect_to_https)
-    app.before_request(enforce_csrf)
-    app.after_request(add_security_headers)
+    app.before_request(guard_request)
+    # The headers are added by the request hooks' one after-request hook (ResponseHeaders).
+
+
+def guard_request() -> BaseResponse | None:
+    """Before each request, in one hook: refuse an untrusted host, answer the router's redirects
+    and the HTTPS redirect, and check CSRF (each stops the request when it answers)."""
+    answered = check_host_and_routing_redirect() or redirect_to_https()
+    if answered is not None:
+        return answered
+    enforce_csrf()
+    return None
 
 
 def check_host_and_routing_redirect() -> BaseResponse | None:
@@ -125,21 +135,42 @@ def content_security_policy() -> str:
     )
 
 
-def add_security_headers(response: Response) -> Response:
-    """The same hardening headers on every answer (a view may set a stricter one itself)."""
-    response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    for name, value in STATIC_HEADERS.items():
-        response.headers.setdefault(name, value)
-    config = current_app.config
-    if config["FORCE_HTTPS"] and request.is_secure:
-        response.headers["Strict-Transport-Security"] = (
-            f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+class ResponseHeaders:
+    """The hardening headers of every answer (a view may set a stricter one itself), added by the
+    request hooks' after-request hook (observability/request_context.py). The ones that are the
+    same on every answer are built once per configuration (the policy changes only with the
+    Auth0 settings), not set one by one on each response."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self._defaults: dict[tuple[bool, object], tuple[tuple[str, str, str], ...]] = {}
+
+    def defaults(self) -> tuple[tuple[str, str, str], ...]:
+        """(lower-case name, name, value) of the headers every answer carries unless set."""
+        key = (auth0_service.browser_enabled(self.config), self.config.get("AUTH0_ISSUER_BASE_URL"))
+        found = self._defaults.get(key)
+        if found is None:
+            headers = {"Content-Security-Policy": content_security_policy(), **STATIC_HEADERS}
+            found = tuple((name.lower(), name, value) for name, value in headers.items())
+            self._defaults[key] = found
+        return found
+
+    def add_to(self, response: BaseResponse, answered: Request) -> None:
+        """Add the headers to `response`, the answer to `answered`."""
+        headers = response.headers
+        present = set(headers.keys(lower=True))
+        headers.extend(
+            [(name, value) for lower, name, value in self.defaults() if lower not in present]
         )
-    if request.path.startswith("/auth/"):
-        # Account pages must not come back from the cache (the back button after sign-out).
-        response.headers["Cache-Control"] = "no-store"
-    if response.status_code == PAYLOAD_TOO_LARGE:
-        # The body was refused unread: the connection must not carry another request. granian
-        # honours this header; gunicorn drops it and closes by gunicorn.conf.py's pre_request.
-        response.headers["Connection"] = "close"
-    return response
+        config = self.config
+        if config["FORCE_HTTPS"] and answered.is_secure:
+            headers["Strict-Transport-Security"] = (
+                f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
+            )
+        if answered.path.startswith("/auth/"):
+            # Account pages must not come back from the cache (the back button after sign-out).
+            headers["Cache-Control"] = "no-store"
+        if response.status_code == PAYLOAD_TOO_LARGE:
+            # The body was refused unread: the connection must not carry another request. granian
+            # honours this header; gunicorn drops it and closes by gunicorn.conf.py's pre_request.
+            headers["Connection"] = "close"

@@ -17,12 +17,12 @@ BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 @bp.before_app_request
 def require_json_body() -> None:
     """A body sent anywhere under `/api/v1/` must be JSON (contract §1), even to unknown paths."""
-    if not request.path.startswith(f"{bp.url_prefix}/"):
-        return
+    if request.method not in BODY_METHODS or not request.path.startswith(f"{bp.url_prefix}/"):
+        return  # the reads (most requests) stop at the first test
     has_body = bool(request.content_length) or "chunked" in request.headers.get(
         "Transfer-Encoding", ""
     )
-    if request.method in BODY_METHODS and has_body and not request.is_json:
+    if has_body and not request.is_json:
         raise UnsupportedMediaType()
 
 

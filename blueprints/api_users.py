@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from blueprints.api import bp
 from blueprints.endpoint import endpoint
 from blueprints.rate_limits import password_check_limits
-from blueprints.security import current_principal
-from envelope import success
+from blueprints.security import (
+    BEARER,
+    authenticate_request,
+    bearer_claims,
+    current_principal,
+    remember_principal,
+)
+from envelope import success, success_response
 from schemas.user import UserCreate, UserListQuery, UserPage, UserRead, UserUpdate
 from services import admin_service, user_service
 
 TAGS = ("users",)
 COMMON_ERRORS = (401, 403, 404)
+# The reads answer rows whose shape `UserRead` fixes straight as JSON (decision 0123);
+# tests/integration/test_user_shape.py holds them to what the model would answer.
+USER_FIELDS = tuple(UserRead.model_fields)
+
+
+def user_data(row: Any) -> dict[str, Any]:
+    """A user row (`user_service.READ_COLUMNS`) as `UserRead` answers it, its datetimes aside
+    (`success_response` writes those)."""
+    mapping = row._mapping
+    return {name: mapping[name] for name in USER_FIELDS}
+
+
+def users_data(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    """`user_data` of each row."""
+    return [user_data(row) for row in rows]
 
 
 @bp.get("/users")
@@ -22,7 +46,7 @@ COMMON_ERRORS = (401, 403, 404)
 def list_users(query: UserListQuery) -> object:
     """List users (administrators): pagination, sorting, search and filters."""
     page = user_service.list_users(actor=current_principal(), query=query)
-    return {"items": page.items, "pagination": page.pagination}
+    return success_response({"items": users_data(page.items), "pagination": page.pagination})
 
 
 @bp.post("/users")
@@ -45,10 +69,16 @@ def get_me() -> object:
 
 
 @bp.get("/users/<id:user_id>")
-@endpoint(response=UserRead, auth=True, errors=COMMON_ERRORS, tags=TAGS)
+@endpoint(response=UserRead, auth=True, auth_by_view=True, errors=COMMON_ERRORS, tags=TAGS)
 def get_user(user_id: int) -> object:
     """Get a user: yourself, or anyone for administrators."""
-    return user_service.get_for_actor(actor=current_principal(), user_id=user_id)
+    claims = bearer_claims()
+    if claims is None:  # no Bearer token, or the Auth0 tenant's: the usual way
+        row = user_service.get_for_actor(actor=authenticate_request(), user_id=user_id)
+    else:  # the token's revocation is checked in the read's own statement
+        principal, found = user_service.read_for_caller(caller=claims, user_id=user_id)
+        row = user_service.seen_by(remember_principal(principal, BEARER), user_id, found)
+    return success_response(user_data(row))
 
 
 @bp.route("/users/me", methods=["PUT", "PATCH"])

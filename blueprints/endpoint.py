@@ -158,8 +158,11 @@ def endpoint(
     envelope: bool = True,
     tags: tuple[str, ...] = (),
     page: str | None = None,
+    auth_by_view: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., ResponseReturnValue]]:
-    """Declare a route's input and output; see the module docstring."""
+    """Declare a route's input and output; see the module docstring. With `auth_by_view`, a
+    route with `auth` authenticates its caller in the view (`security.bearer_claims`: in the same
+    statement as its read), not before it."""
 
     def decorator(view: Callable[..., Any]) -> Callable[..., ResponseReturnValue]:
         summary, description = summary_and_description(view)
@@ -190,7 +193,7 @@ def endpoint(
 
         @functools.wraps(view)
         def wrapper(**path_arguments: Any) -> ResponseReturnValue:
-            if auth:
+            if auth and not auth_by_view:
                 authenticate_request()
             try:
                 result = call_view(path_arguments)

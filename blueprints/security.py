@@ -21,6 +21,7 @@ from models import User
 from services import session_activity
 from services.auth import authentication
 from services.auth.authentication import Principal
+from services.token_service import AccessClaims
 
 MAX_AUTHORIZATION_LENGTH = 8192
 SESSION_KEY = "_user_id"  # where Flask-Login keeps the id (here: the AuthSession id)
@@ -82,17 +83,28 @@ def authenticate_request() -> Principal:
         return principal
     token = bearer_token()
     if token is not None:
-        principal = authentication.authenticate_access_token(token)
-        g.auth_method = BEARER
-    else:
-        principal = session_principal() if cookie_accepted() else None
-        if principal is None:
-            raise AuthenticationRequired()
-        g.auth_method = COOKIE
+        return remember_principal(authentication.authenticate_access_token(token), BEARER)
+    principal = session_principal() if cookie_accepted() else None
+    if principal is None:
+        raise AuthenticationRequired()
+    return remember_principal(principal, COOKIE)
+
+
+def remember_principal(principal: Principal, method: str) -> Principal:
+    """Keep the request's caller on `g` (for the views, the audit trail and the log lines)."""
     g.principal = principal
     g.user_id = principal.id
+    g.auth_method = method
     session_activity.note_use(principal.session_id)  # last_used_at, at most once a minute
     return principal
+
+
+def bearer_claims() -> AccessClaims | None:
+    """The verified claims of the request's own (not Auth0) Bearer access token, for a view whose
+    read checks the caller's revocation in its own statement and then `remember_principal`s the
+    caller; None when the request authenticates the usual way (`authenticate_request`)."""
+    token = bearer_token()
+    return None if token is None else authentication.own_access_claims(token)
 
 
 def cookie_accepted() -> bool:

@@ -8,14 +8,16 @@ commits once, when the block ends; helpers never commit (docs/decisions/0112-one
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ParamSpec, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Connection, Engine, inspect
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import ColumnElement, Connection, Engine, event, inspect
+from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from config import READS_BIND
 from errors import Conflict
@@ -104,6 +106,54 @@ def reads_engine() -> Engine:
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
         _autocommit_engines[engine] = autocommit
     return autocommit
+
+
+# A reads connection back in the pool for less than this is used without a ping (decision 0124).
+IDLE_PING_SECONDS = 1.0
+RETURNED_AT = "returned_at"
+
+
+def init_app(app: Any) -> None:
+    """With `SQLALCHEMY_POOL_PRE_PING`, ping the reads pool's connections that sat idle (the
+    pool itself is configured without pre-ping: config.SQLALCHEMY_BINDS)."""
+    if not app.config["SQLALCHEMY_POOL_PRE_PING"]:
+        return
+    with app.app_context():
+        reads = db.engines.get(READS_BIND)
+    if reads is not None:
+        ping_when_idle(reads)
+
+
+def ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, only for a connection that has been back in the pool for
+    `IDLE_PING_SECONDS` or more: one that a server restart, a failover or a proxy's idle timeout
+    may have closed meanwhile, which is then replaced before the read (as pre-ping would). Under
+    load a connection is in use again within milliseconds, and pinging it would cost a round
+    trip as long as the read's own. A server that drops a connection used less than
+    `IDLE_PING_SECONDS` ago fails that one read (503), and SQLAlchemy then replaces every
+    connection of the pool."""
+    if not event.contains(engine, "checkout", _ping_if_idle):
+        event.listen(engine, "checkin", _note_return)
+        event.listen(engine, "checkout", _ping_if_idle)
+
+
+def _note_return(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[RETURNED_AT] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    returned = record.info.get(RETURNED_AT)  # none yet: a connection made for this checkout
+    if returned is None or time.monotonic() - returned < IDLE_PING_SECONDS:
+        return
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        finally:
+            cursor.close()
+    except Exception as exc:  # whatever the driver raises, the connection is unusable
+        # The pool discards the connection and checks out a fresh one.
+        raise DisconnectionError("idle connection closed by the server") from exc
 
 
 ReadColumn = QueryableAttribute[Any] | ColumnElement[Any]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
-from sqlalchemy import bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, bindparam, exists, or_, select
 
 from errors import (
     InvalidToken,
@@ -21,6 +21,7 @@ from services import (
     token_service,
 )
 from services.base_service import read_only
+from services.token_service import AccessClaims
 
 logger = logging.getLogger(__name__)
 
@@ -68,19 +69,48 @@ class Principal:
         return user
 
 
+def live_caller(caller: Any) -> tuple[ColumnElement[bool], ...]:
+    """Where an access token's caller may call: its sign-in session (`AuthSession`, bound as
+    `session_id`) not revoked, and its user (`caller`: `User` or an alias of it, bound as
+    `caller_id`) live and active."""
+    return (
+        AuthSession.id == bindparam("session_id"),
+        AuthSession.revoked_at.is_(None),
+        caller.id == bindparam("caller_id"),
+        caller.deleted_at.is_(None),
+        caller.is_active.is_(True),
+    )
+
+
 # The role of a live, active user in a live session: every request's check without the Redis
 # cache (SQLite, or no REDIS_URL), so it is built once.
 CALLER_ROLE = (
-    select(User.role)
-    .join(AuthSession, AuthSession.user_id == User.id)
-    .where(
-        AuthSession.id == bindparam("session_id"),
-        AuthSession.revoked_at.is_(None),
-        User.id == bindparam("user_id"),
-        User.deleted_at.is_(None),
-        User.is_active.is_(True),
-    )
+    select(User.role).join(AuthSession, AuthSession.user_id == User.id).where(*live_caller(User))
 )
+
+
+def caller_parameters(claims: AccessClaims) -> dict[str, Any]:
+    """The values `live_caller` binds, from the caller's token."""
+    return {"session_id": claims.session_id, "caller_id": claims.user_id}
+
+
+def own_access_claims(token: str) -> AccessClaims | None:
+    """The verified claims of an access token of this backend; None for one of the Auth0 tenant
+    (which `authenticate_access_token` verifies its own way); INVALID_TOKEN for anything else.
+    The caller's revocation is still to be checked (`live_caller`)."""
+    if auth0_service.claims_auth0(token):
+        return None
+    return token_service.decode_access_token(token)
+
+
+def principal_of(claims: AccessClaims, role: str | None) -> Principal:
+    """The caller behind `claims`, whose live session and user answered `role`; INVALID_TOKEN
+    when nothing answered (revoked, deleted or deactivated)."""
+    if role is None:
+        raise InvalidToken()
+    return Principal(
+        id=claims.user_id, role=role, session_id=claims.session_id, token_id=claims.token_id
+    )
 
 
 def authenticate_access_token(token: str) -> Principal:
@@ -91,21 +121,17 @@ def authenticate_access_token(token: str) -> Principal:
     `cache_service`: revocations tombstone it before they commit), else from one query.
     When Auth0 is configured, the tenant's RS256 tokens are verified by `auth0_service` instead.
     """
-    if auth0_service.claims_auth0(token):
+    claims = own_access_claims(token)
+    if claims is None:
         return _authenticate_auth0_token(token)
-    claims = token_service.decode_access_token(token)
     role = cache_service.cached_role(claims.session_id, claims.user_id)
     if role is None:
         with read_only() as connection:
-            role = connection.scalar(
-                CALLER_ROLE, {"session_id": claims.session_id, "user_id": claims.user_id}
-            )
-        if role is None:
-            raise InvalidToken()
-        cache_service.remember_caller(claims.session_id, claims.user_id, role)
-    return Principal(
-        id=claims.user_id, role=role, session_id=claims.session_id, token_id=claims.token_id
-    )
+            role = connection.scalar(CALLER_ROLE, caller_parameters(claims))
+        principal = principal_of(claims, role)
+        cache_service.remember_caller(claims.session_id, claims.user_id, principal.role)
+        return principal
+    return principal_of(claims, role)
 
 
 # The session id of a caller signed in with an old service's token (it has no session here).

@@ -44,7 +44,10 @@ NEEDLE = {"needle": f"%{user_service.escape_like('12345')}%"}
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
     "user by email": select(User).where(User.email == "a@example.com", User.deleted_at.is_(None)),
-    "token check": authentication.CALLER_ROLE.params(session_id="abc", user_id=5),
+    "token check": authentication.CALLER_ROLE.params(session_id="abc", caller_id=5),
+    "user by id with the token check": user_service.USER_BY_ID_FOR_CALLER.params(
+        session_id="abc", caller_id=5, user_id=7
+    ),
     "list page": LIST_PAGE.params(PAGE),
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),
@@ -146,3 +149,10 @@ def test_a_role_filter_reads_live_ids_of_that_role_in_order(app, many_users, nam
     found = nodes(plan_of(app, name))
     assert ("Index Only Scan", "ix_users_live_role_id") in found, found
     assert "Sort" not in [node_type for node_type, _ in found]
+
+
+def test_get_by_id_checks_its_caller_on_indexes(app, many_users):
+    """get-by-id's one statement finds the session, its user and the target on indexes."""
+    found = nodes(plan_of(app, "user by id with the token check"))
+    scans = [node_type for node_type, _ in found if node_type != "Nested Loop"]
+    assert scans == ["Index Scan"] * 3, found

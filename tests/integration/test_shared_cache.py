@@ -103,14 +103,28 @@ def test_writes_through_one_process_hold_at_once_in_another(app, database, prefi
 def test_a_cached_caller_costs_no_query(cached_app, prefix):
     member = signed_in_user(cached_app, cached_app.test_client(), email="m@example.com")
     client = cached_app.test_client()
-    url = f"/api/v1/users/{member.user_id}"
+    url = "/api/v1/auth/2fa"
     assert client.get(url, headers=member.headers).status_code == 200  # fills the cache
     store = redis.Redis.from_url(REDIS_URL)
     assert store.get(f"{prefix}auth:u:{member.user_id}") == b"user"
 
     with count_queries(cached_app) as statements:
         assert client.get(url, headers=member.headers).status_code == 200
-    assert len(statements) == 1  # the user row itself; the token check came from Redis
+    assert len(statements) == 1  # the 2FA status itself; the token check came from Redis
+
+
+def test_get_by_id_checks_the_caller_in_its_own_read_not_in_the_cache(cached_app, prefix):
+    member = signed_in_user(cached_app, cached_app.test_client(), email="m@example.com")
+    client = cached_app.test_client()
+    # The session's first request stamps its last use (once a minute): not what is counted here.
+    client.get(f"/api/v1/users/{member.user_id}", headers=member.headers)
+    with count_queries(cached_app) as statements:
+        assert (
+            client.get(f"/api/v1/users/{member.user_id}", headers=member.headers).status_code == 200
+        )
+    assert len(statements) == 1
+    store = redis.Redis.from_url(REDIS_URL)
+    assert store.get(f"{prefix}auth:u:{member.user_id}") is None  # never asked, never filled
 
 
 def test_demotion_takes_effect_at_once_with_the_cache(cached_app):

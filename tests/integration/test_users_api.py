@@ -130,9 +130,38 @@ def test_admin_reads_anyone_and_missing_is_404(client, admin, member):
     assert code(response) == "NOT_FOUND"
 
 
+@pytest.mark.parametrize("target", ["themself", "another", "missing"])
+@pytest.mark.parametrize("ending", ["logout", "deactivation", "deletion"])
+def test_get_by_id_refuses_an_ended_caller_whatever_it_asks_for(
+    client, admin, member, target, ending
+):
+    # get-by-id checks the token's session and user in the statement that reads the row.
+    user_id = {"themself": member.user_id, "another": admin.user_id, "missing": 999999}[target]
+    if ending == "logout":
+        ended = client.post("/api/v1/auth/logout", json={}, headers=member.headers)
+    elif ending == "deactivation":
+        url = f"/api/v1/users/{member.user_id}"
+        ended = client.patch(url, json={"is_active": False}, headers=admin.headers)
+    else:
+        ended = client.delete(f"/api/v1/users/{member.user_id}", headers=admin.headers)
+    assert ended.status_code == 200
+    response = client.get(f"/api/v1/users/{user_id}", headers=member.headers)
+    assert response.status_code == 401
+    assert code(response) == "INVALID_TOKEN"
+
+
+def test_get_by_id_of_an_admin_still_sees_the_others(client, admin, member):
+    # The statement joins the target only where the policy allows it: an admin sees anyone.
+    response = client.get(f"/api/v1/users/{member.user_id}", headers=admin.headers)
+    assert response.json["data"]["email"] == "member@example.com"
+    assert client.get(f"/api/v1/users/{admin.user_id}", headers=admin.headers).status_code == 200
+
+
 def test_users_routes_need_a_token(client):
     assert code(client.get("/api/v1/users")) == "AUTHENTICATION_REQUIRED"
     assert code(client.get("/api/v1/users/1")) == "AUTHENTICATION_REQUIRED"
+    garbled = {"Authorization": "Bearer not-a-token"}
+    assert code(client.get("/api/v1/users/1", headers=garbled)) == "INVALID_TOKEN"
 
 
 # --- update ---------------------------------------------------------------------------------
