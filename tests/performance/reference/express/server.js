@@ -5,7 +5,7 @@ const express = require("express");
 const { Pool } = require("pg");
 
 const COLUMNS =
-  "id, email, name, role, is_active, email_verified, created_at, updated_at, last_login_at";
+  "id, email, name, role, is_active, email_verified, created_at, updated_at, last_login_at, locale";
 const workers = Number(process.env.WORKERS || os.availableParallelism());
 
 function stamp(moment) {
