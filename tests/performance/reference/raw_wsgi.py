@@ -18,7 +18,13 @@ import orjson
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-COLUMNS = "id, email, name, role, is_active, email_verified, created_at, updated_at, last_login_at, locale"
+# The user resource's fields, as the app answers them.
+COLUMNS = ", ".join(
+    (
+        *("id", "email", "name", "role", "is_active", "email_verified"),
+        *("created_at", "updated_at", "last_login_at", "locale"),
+    )
+)
 USER_PATH = re.compile(r"^/api/v1/users/(\d+)$")
 PER_PAGE = 20
 
