@@ -8,12 +8,13 @@ from collections.abc import Iterator
 
 import pyotp
 import pytest
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
 from blueprints.rate_limits import MFA_PENDING_KEY
-from models import AuditEvent, User, db
+from models import AuditEvent, User, db, utcnow
 from services import audit_service, mfa_service
 from services.base_service import unit_of_work
 from tests.factories import (
@@ -97,6 +98,9 @@ def test_sign_in_with_a_passkey_from_the_login_page(passkey_app):
     assert "Welcome back, Ada." in profile
     assert "Laptop" in profile
     assert "last used" in profile
+    german = client.get("/auth/profile", headers={**HTML, "Accept-Language": "de"})
+    today = format_date(utcnow(), "long", locale="de")  # e.g. "6. Dezember 2026"
+    assert today in german.get_data(as_text=True), "the passkey's dates follow the page's language"
 
 
 def test_the_next_page_after_a_passkey_stays_on_this_site(passkey_app):
