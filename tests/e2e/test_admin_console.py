@@ -37,7 +37,7 @@ def test_an_admin_finds_a_user_acts_on_the_account_and_exports_the_trail(
     expect(page).to_have_url(re.compile(r"/auth/login\?next=/admin/users$"))
     page.get_by_label("Email address").fill(ADMIN)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/admin/users$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Users")
     expect(page.locator("tbody tr")).to_have_count(4)

@@ -29,7 +29,7 @@ def test_the_footer_switches_the_language_and_a_signed_in_user_keeps_it(
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.get_by_label("Email address").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(f"{live_server.url}/auth/profile")
 
     footer(page).get_by_role("button", name="Deutsch").click()
@@ -49,7 +49,7 @@ def test_the_footer_switches_the_language_and_a_signed_in_user_keeps_it(
         expect(second.locator("html")).to_have_attribute("lang", "en")
         second.get_by_label("Email address").fill(user.email)
         second.get_by_label("Password").fill(PASSWORD)
-        second.get_by_role("button", name="Sign in").click()
+        second.get_by_role("button", name="Sign in", exact=True).click()
         expect(second.locator("html")).to_have_attribute("lang", "de")
         expect(second.locator(".flash")).to_have_text("Willkommen zurück, Grace.")
     finally:

@@ -20,7 +20,7 @@ def sign_in(page: Page, email: str) -> None:
     page.goto("/auth/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page).to_have_url(re.compile(r"/auth/profile$"))
 
 
@@ -58,7 +58,7 @@ def test_signing_out_another_browser_from_the_profile_page(
         # The other browser's cookie stopped working: its next page asks it to sign in.
         other_page.goto("/auth/profile")
         expect(other_page).to_have_url(re.compile(r"/auth/login"))
-        expect(other_page.get_by_role("button", name="Sign in")).to_be_visible()
+        expect(other_page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
         # This browser is still signed in.
         page.reload()
         expect(page.get_by_role("heading", level=1)).to_have_text("Your profile")
