@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from flask import current_app
@@ -29,14 +29,13 @@ COMMON_ERRORS = (401, 403, 404)
 USER_FIELDS = tuple(UserRead.model_fields)
 
 
-def user_data(row: Any) -> dict[str, Any]:
+def user_data(row: Mapping[str, Any]) -> dict[str, Any]:
     """A user row (`user_service.READ_COLUMNS`) as `UserRead` answers it, its datetimes aside
     (`success_response` writes those)."""
-    mapping = row._mapping
-    return {name: mapping[name] for name in USER_FIELDS}
+    return {name: row[name] for name in USER_FIELDS}
 
 
-def users_data(rows: Iterable[Any]) -> list[dict[str, Any]]:
+def users_data(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """`user_data` of each row."""
     return [user_data(row) for row in rows]
 

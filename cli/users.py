@@ -83,7 +83,15 @@ def list_users(
     click.echo(_table_line([name for name, _ in TABLE_COLUMNS]))
     for row in result.items:
         click.echo(
-            _table_line([row.id, row.email, row.name, row.role, "yes" if row.is_active else "no"])
+            _table_line(
+                [
+                    row["id"],
+                    row["email"],
+                    row["name"],
+                    row["role"],
+                    "yes" if row["is_active"] else "no",
+                ]
+            )
         )
     click.echo(f"Page {result.page} of {result.pages}; {result.total} user(s).")
 

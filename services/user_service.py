@@ -11,9 +11,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
-    Connection,
     Integer,
-    Row,
     Select,
     String,
     UnaryExpression,
@@ -40,6 +38,7 @@ from services import (
 )
 from services.auth.authentication import Principal, caller_parameters, live_caller, principal_of
 from services.base_service import read_columns, read_only, unit_of_work
+from services.direct_reads import fetch_all, fetch_first
 from services.policy import Actor
 from services.security_notices import Notice, notify
 from services.token_service import AccessClaims
@@ -67,7 +66,8 @@ SortKey = tuple[str, bool]
 # `UserRead` (`/api/v1`) and of `LegacyUser` (`/v1`). Reads select just these columns, as plain
 # rows (no ORM objects; decision 0042); a field without a column stops the app at import.
 READ_COLUMNS = read_columns(User, UserRead, LegacyUser)
-UserRow = Row[*tuple[Any, ...]]
+# A read row: column label -> value (services.direct_reads).
+UserRow = dict[str, Any]
 UserSelect = Select[*tuple[Any, ...]]
 # Hot reads, built once: building a statement costs more than running it (~0.4 ms a request).
 USER_BY_ID = select(*READ_COLUMNS).where(User.id == bindparam("user_id"), User.deleted_at.is_(None))
@@ -153,9 +153,7 @@ def id_for_legacy_id(legacy_id: str) -> int:
 def get_for_actor(*, actor: Actor, user_id: int) -> UserRow:
     """A user as `actor` may see it (themself, or anyone for administrators), in one read."""
     policy.ensure_self_or_admin(actor, user_id)
-    with read_only() as connection:
-        row = connection.execute(USER_BY_ID, {"user_id": user_id}).first()
-    return seen_by(actor, user_id, row)
+    return seen_by(actor, user_id, fetch_first(USER_BY_ID, {"user_id": user_id}))
 
 
 def read_for_caller(*, caller: AccessClaims, user_id: int) -> tuple[Principal, UserRow | None]:
@@ -163,11 +161,9 @@ def read_for_caller(*, caller: AccessClaims, user_id: int) -> tuple[Principal, U
     one statement that also checks the token's revocation (no cache round trip); INVALID_TOKEN
     when the caller's session or user is no longer live. `seen_by` then answers as
     `get_for_actor` would (the row is None when there is nothing the caller may see)."""
-    parameters = caller_parameters(caller) | {"user_id": user_id}
-    with read_only() as connection:
-        row = connection.execute(USER_BY_ID_FOR_CALLER, parameters).first()
-    principal = principal_of(caller, None if row is None else row.caller_role)
-    return principal, None if row is None or row.id is None else row
+    row = fetch_first(USER_BY_ID_FOR_CALLER, caller_parameters(caller) | {"user_id": user_id})
+    principal = principal_of(caller, None if row is None else row["caller_role"])
+    return principal, None if row is None or row["id"] is None else row
 
 
 def seen_by(actor: Actor, user_id: int, row: UserRow | None) -> UserRow:
@@ -217,42 +213,42 @@ def list_users(
         "offset": offset,
     }
     signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
-    with read_only() as connection:
-        # A search whose count is not cached counts its matches with the page it reads (one
-        # trigram scan instead of two); any other count is a statement of its own.
-        searched: list[UserRow] | None = None
+    # A search whose count is not cached counts its matches with the page it reads (one trigram
+    # scan instead of two); any other count is a statement of its own.
+    searched: list[UserRow] | None = None
 
-        def count() -> int:
-            nonlocal searched
-            if shape.search:
-                searched, total = _search_page_and_count(connection, shape, parameters)
-                if total is not None:
-                    return total
-            return connection.scalar(count_statement, parameters) or 0
+    def count() -> int:
+        nonlocal searched
+        if shape.search:
+            searched, total = _search_page_and_count(shape, parameters)
+            if total is not None:
+                return total
+        counted = fetch_first(count_statement, parameters)
+        return int(counted["total"]) if counted else 0
 
-        total = cache_service.user_count(signature, count)
-        if offset >= total:
-            return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
-        if searched:
-            items = searched
-        else:
-            if anchored:
-                parameters["from_id"], parameters["offset"] = _anchor(connection, offset)
-            items = list(connection.execute(page_statement, parameters))
+    total = cache_service.user_count(signature, count)
+    if offset >= total:
+        return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
+    if searched:
+        items = searched
+    else:
+        if anchored:
+            parameters["from_id"], parameters["offset"] = _anchor(offset)
+        items = fetch_all(page_statement, parameters)
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 def _search_page_and_count(
-    connection: Connection, shape: ListShape, parameters: Mapping[str, Any]
+    shape: ListShape, parameters: Mapping[str, Any]
 ) -> tuple[list[UserRow], int | None]:
     """A search's page and its number of matches, from one scan of them: (rows, total); total
     None when the page is empty (past the last match, or none), which the page cannot tell."""
     counted_ids, rows_by_ids = search_statements(shape)
-    found = connection.execute(counted_ids, parameters).all()
+    found = fetch_all(counted_ids, parameters)
     if not found:
         return [], None if parameters["offset"] else 0
-    rows = list(connection.execute(rows_by_ids, {"ids": [row.id for row in found]}))
-    return rows, int(found[0].total)
+    rows = fetch_all(rows_by_ids, {"ids": [row["id"] for row in found]})
+    return rows, int(found[0]["total"])
 
 
 # A page of the whole table in id order (the default list) past this offset starts from the id
@@ -269,14 +265,16 @@ LIVE_ID_AT = (
 )
 
 
-def _anchor(connection: Connection, offset: int) -> tuple[int, int]:
+def _anchor(offset: int) -> tuple[int, int]:
     """(the live id at the anchor below `offset`, how far `offset` lies past it); (0, `offset`)
     when no live id is there (the table shrank since its count)."""
     anchor_offset = offset - offset % ANCHOR_EVERY
-    anchor_id = cache_service.user_count(
-        f"@id:{anchor_offset}",
-        lambda: connection.scalar(LIVE_ID_AT, {"anchor_offset": anchor_offset}) or 0,
-    )
+
+    def live_id_at_anchor() -> int:
+        found = fetch_first(LIVE_ID_AT, {"anchor_offset": anchor_offset})
+        return int(found["id"]) if found else 0
+
+    anchor_id = cache_service.user_count(f"@id:{anchor_offset}", live_id_at_anchor)
     if not anchor_id:
         return 0, offset
     return anchor_id, offset - anchor_offset
@@ -310,7 +308,7 @@ def list_statements(shape: ListShape) -> tuple[Select[int], UserSelect]:
     """The count and page statements of a list shape, built once (building costs more than
     running them); parameters: name, needle, role, is_active, from_id, limit, offset."""
     conditions = _conditions(shape)
-    count = select(func.count()).select_from(User).where(*conditions)
+    count = select(func.count().label("total")).select_from(User).where(*conditions)
     if shape.anchored:  # the page's start, not the count's
         conditions.append(User.id >= bindparam("from_id", type_=BigInteger))
     sorted_by = _sorted_by(shape)

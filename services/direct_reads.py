@@ -1,0 +1,151 @@
+"""Prebuilt single-statement reads run on the driver's cursor, without SQLAlchemy's execution
+machinery around them (decision 0136).
+
+A hot read (get-by-id, a list page, its count) is one prebuilt SELECT. Through SQLAlchemy's
+`Connection.execute` it cost ~140 µs of Python beyond psycopg's own work per request: the
+connection wrapper, the compiled-cache lookup, the execution context, the result metadata built
+from the cursor's description, the row objects. Here the statement is compiled once per dialect,
+and each call takes a connection from the same reads pool (`base_service.reads_engine`: its size,
+timeouts, idle ping and checkout metrics stay), runs the SQL text on psycopg's cursor and applies
+the statement's own bind and result processors (`UTCDateTime` and the like), so the rows are what
+SQLAlchemy would answer, as dicts keyed by column label. A driver error is raised as SQLAlchemy
+would raise it (`DBAPIError.instance`: `OperationalError` for a lost server, and so on) and a lost
+connection is invalidated, so the error handlers and the pool behave as for any other read.
+
+Anything else runs through `Connection.execute` as before: another database or driver (SQLite),
+a statement with an expanding `IN` parameter (compiled per call), or an engine with cursor-event
+listeners (SQL echo, the tracing instrumentation), which expect to see each statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+from services.base_service import reads_engine
+
+Row = dict[str, Any]
+AnySelect = Select[*tuple[Any, ...]]
+DIRECT_DRIVER = "psycopg"
+
+
+@dataclass(frozen=True)
+class CompiledRead:
+    """A statement's SQL text for the driver, with what SQLAlchemy would do around it."""
+
+    sql: str
+    defaults: dict[str, Any]
+    names: tuple[str, ...]
+    bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
+    result_processors: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+
+# statement -> its compiled read (None: run it through SQLAlchemy). The statements are built once
+# (module constants, or lru-cached per list shape), so this stays small.
+_compiled: dict[tuple[AnySelect, Dialect], CompiledRead | None] = {}
+
+
+def fetch_all(statement: AnySelect, parameters: Mapping[str, Any]) -> list[Row]:
+    """Every row of `statement` (a prebuilt SELECT) bound to `parameters`, as dicts."""
+    engine = reads_engine()
+    compiled = compiled_read(statement, engine)
+    if compiled is None:
+        with engine.connect() as connection:
+            return [dict(row._mapping) for row in connection.execute(statement, parameters)]
+    return _run(engine, compiled, parameters)
+
+
+def fetch_first(statement: AnySelect, parameters: Mapping[str, Any]) -> Row | None:
+    """The first row of `statement` bound to `parameters` (as a dict), or None."""
+    rows = fetch_all(statement, parameters)
+    return rows[0] if rows else None
+
+
+def compiled_read(statement: AnySelect, engine: Engine) -> CompiledRead | None:
+    """`statement` compiled for `engine`'s driver cursor, or None where it runs through
+    SQLAlchemy (not psycopg, an expanding parameter, cursor-event listeners on the engine)."""
+    dialect = engine.dialect
+    if dialect.driver != DIRECT_DRIVER or _has_cursor_listeners(engine):
+        return None
+    key = (statement, dialect)
+    try:
+        return _compiled[key]
+    except KeyError:
+        compiled = _compiled[key] = _compile(statement, dialect)
+        return compiled
+
+
+def _has_cursor_listeners(engine: Engine) -> bool:
+    dispatch = engine.dispatch
+    return bool(dispatch.before_cursor_execute or dispatch.after_cursor_execute) or bool(
+        engine.echo
+    )
+
+
+def _compile(statement: AnySelect, dialect: Dialect) -> CompiledRead | None:
+    compiled = statement.compile(dialect=dialect)
+    if compiled.post_compile_params:
+        return None  # an expanding IN (...) is rendered per call: SQLAlchemy's job
+    binds = (
+        (name, processor)
+        for name, parameter in compiled.binds.items()
+        if (processor := parameter.type.dialect_impl(dialect).bind_processor(dialect))
+    )
+    columns = list(statement.selected_columns)
+    results = (
+        (index, processor)
+        for index, column in enumerate(columns)
+        if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+    )
+    return CompiledRead(
+        sql=compiled.string,
+        defaults=dict(compiled.params),
+        names=tuple(str(column.key) for column in columns),
+        bind_processors=tuple(binds),
+        result_processors=tuple(results),
+    )
+
+
+def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) -> list[Row]:
+    bound = compiled.defaults | dict(parameters)
+    for name, process in compiled.bind_processors:
+        if name in bound:
+            bound[name] = process(bound[name])
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(compiled.sql, bound)
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        lost = engine.dialect.is_disconnect(exc, connection, None)
+        if lost:  # what SQLAlchemy's Connection does: this one and every older one are replaced
+            engine.pool._invalidate(connection, exc)
+        raise DBAPIError.instance(
+            compiled.sql,
+            bound,
+            exc,
+            engine.dialect.loaded_dbapi.Error,
+            hide_parameters=engine.hide_parameters,
+            connection_invalidated=lost,
+            dialect=engine.dialect,
+        ) from exc
+    finally:
+        connection.close()
+    return [_row(compiled, values) for values in rows]
+
+
+def _row(compiled: CompiledRead, values: tuple[Any, ...]) -> Row:
+    if compiled.result_processors:
+        listed = list(values)
+        for index, process in compiled.result_processors:
+            listed[index] = process(listed[index])
+        values = tuple(listed)
+    return dict(zip(compiled.names, values, strict=True))
