@@ -36,6 +36,11 @@ def use_span_ids(reader: Callable[[], tuple[str, str] | None] | None) -> None:
     _span_ids = reader
 
 
+def tracing_ids_active() -> bool:
+    """True while records are stamped with the active span's ids (tracing on)."""
+    return _span_ids is not None
+
+
 def _record_with_request_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
     """Stamp every record with the current request's id and user (`-`/None outside one)."""
     record = _base_record_factory(*args, **kwargs)
@@ -129,7 +134,10 @@ def configure_logging(app: Flask) -> None:
     """Log to stdout (and to rotating files when enabled) at `LOG_LEVEL`, secrets scrubbed."""
     logging.setLogRecordFactory(_record_with_request_context)
     remove_app_handlers()
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stdout)]
+    stdout = logging.StreamHandler(sys.stdout)
+    # The access line may be written straight to it (access_log.direct_handler).
+    stdout._direct_json = app.config["LOG_FORMAT"] != "text"  # type: ignore[attr-defined]
+    handlers: list[logging.Handler] = [stdout]
     if app.config["LOG_FILE_ENABLED"]:
         handlers += file_handlers(app, build_formatter(app.config["LOG_FORMAT"]))
     for handler in handlers:

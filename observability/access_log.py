@@ -1,0 +1,110 @@
+"""The access-log line: one per request, logger `app.access` at INFO (the shipped `LOG_LEVEL`).
+
+Through `logging`, the line cost about a tenth of a cached read (a record, the request-context
+factory, the redaction filter over every field, python-json-logger's formatter, the handler's
+lock): more than the rest of the after-request work together. In the shipped set-up (JSON lines
+to stdout, nothing else listening) the line is written straight to that handler's stream instead,
+as the JSON formatter would write it: the same fields in the same order, the same JSON text, the
+method, path and message scrubbed by the same rules (`redaction.scrub_text`), under the handler's
+lock. Anything else (text format, log files, another handler on the root logger such as a test's
+capture, tracing's ids on every line) goes through `logging` as before. Decision 0137;
+`tests/integration/test_access_log.py` holds the two paths to the same line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import TextIO
+
+from observability import logs
+from observability.redaction import scrub_text
+
+access_logger = logging.getLogger("app.access")
+# Set on the one stdout handler configure_logging installs with the JSON format.
+DIRECT_JSON = "_direct_json"
+
+
+def log_access(
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    request_id: str,
+    user_id: int | None,
+) -> None:
+    """The request's access-log line, when `app.access` logs at INFO."""
+    if not access_logger.isEnabledFor(logging.INFO):
+        return
+    handler = direct_handler()
+    if handler is not None and written(
+        handler, json_line(method, path, status, duration_ms, request_id, user_id)
+    ):
+        return
+    access_logger.info(
+        "%s %s %s %.1fms",
+        method,
+        path,
+        status,
+        duration_ms,
+        extra={
+            "method": method,
+            "path": path,
+            "status": status,
+            "duration_ms": round(duration_ms, 2),
+        },
+    )
+
+
+def direct_handler() -> logging.StreamHandler[TextIO] | None:
+    """The stdout JSON handler when it alone would see the line, else None."""
+    handlers = logging.root.handlers
+    if len(handlers) != 1 or access_logger.handlers or logs.tracing_ids_active():
+        return None
+    handler = handlers[0]
+    if not getattr(handler, DIRECT_JSON, False) or handler.level > logging.INFO:
+        return None
+    return handler  # type: ignore[return-value]
+
+
+def json_line(
+    method: str,
+    path: str,
+    status: int,
+    duration_ms: float,
+    request_id: str,
+    user_id: int | None,
+) -> str:
+    """The line as the JSON formatter writes it: its fields (`logs.JSON_FIELDS`, renamed), the
+    extras, then the time; text scrubbed as `RedactionFilter` scrubs it."""
+    fields = {
+        "level": "INFO",
+        "logger": access_logger.name,
+        "message": scrub_text(f"{method} {path} {status} {duration_ms:.1f}ms"),
+        "request_id": request_id,
+        "user_id": user_id,
+        "process": os.getpid(),
+        "method": scrub_text(method),
+        "path": scrub_text(path),
+        "status": status,
+        "duration_ms": round(duration_ms, 2),
+        "timestamp": datetime.fromtimestamp(time.time(), tz=UTC).isoformat(),
+    }
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def written(handler: logging.StreamHandler[TextIO], text: str) -> bool:
+    """Write `text` as one line on `handler`'s stream, as `StreamHandler.emit` writes a record;
+    False when the stream refused it (closed, broken pipe): `logging` then reports it its way."""
+    handler.acquire()
+    try:
+        handler.stream.write(text + handler.terminator)
+        handler.flush()
+    except (OSError, ValueError):
+        return False
+    finally:
+        handler.release()
+    return True

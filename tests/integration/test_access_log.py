@@ -1,0 +1,139 @@
+"""The access line written straight to the stdout JSON handler is the line `logging` writes
+(decision 0137), and anything but that one handler still goes through `logging`."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from flask import Flask, g
+
+from observability import access_log
+from observability.access_log import DIRECT_JSON, log_access
+from observability.logs import remove_app_handlers
+from tests.ops_support import throwaway_app
+
+pytestmark = pytest.mark.integration
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl"
+TIMESTAMP = re.compile(r'"timestamp": "[^"]+"')
+
+
+@pytest.fixture
+def json_app(database, monkeypatch) -> Iterator[Flask]:
+    """An app logging JSON lines at INFO to stdout only: the shipped set-up."""
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("LOG_FILE_ENABLED", "false")
+    with throwaway_app(database.url) as application:
+        yield application
+    remove_app_handlers()
+
+
+@contextmanager
+def app_handlers_alone() -> Iterator[list[logging.Handler]]:
+    """The app's handlers alone on the root logger, as deployed (pytest adds its capture
+    handlers for every test phase); yields them."""
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers[:] = [h for h in saved if getattr(h, "_app_handler", False)]
+    try:
+        yield root.handlers
+    finally:
+        root.handlers[:] = saved
+
+
+def stdout_handler() -> logging.StreamHandler[io.StringIO]:
+    (handler,) = logging.getLogger().handlers
+    assert isinstance(handler, logging.StreamHandler)
+    return handler
+
+
+def line_written(*, direct: bool, path: str = "/api/v1/users/7", user_id: int | None = 7) -> str:
+    """What one access line puts on stdout, straight (`direct`) or through `logging`."""
+    handler = stdout_handler()
+    buffer = io.StringIO()
+    handler.setStream(buffer)
+    setattr(handler, DIRECT_JSON, direct)
+    try:
+        log_access("GET", path, 200, 12.3456, "req-1", user_id)
+    finally:
+        setattr(handler, DIRECT_JSON, True)
+    return buffer.getvalue()
+
+
+def test_the_shipped_set_up_writes_the_line_straight(json_app):
+    with app_handlers_alone():
+        assert access_log.direct_handler() is stdout_handler()
+
+
+@pytest.mark.parametrize(
+    ("path", "user_id"),
+    [
+        ("/api/v1/users/7", 7),
+        ("/health", None),
+        ("/auth/verify-email/" + JWT, None),  # a token in the path is scrubbed on both
+        ("/über/ñ?token=abc", 3),  # non-ASCII kept as is, like the formatter's ensure_ascii=False
+    ],
+)
+def test_the_straight_line_is_the_logging_line(json_app, path, user_id):
+    with app_handlers_alone(), json_app.test_request_context():
+        g.request_id, g.user_id = "req-1", user_id  # what the logging path stamps
+        straight = line_written(direct=True, path=path, user_id=user_id)
+        through_logging = line_written(direct=False, path=path, user_id=user_id)
+    assert straight.endswith("\n") and straight.count("\n") == 1
+    assert TIMESTAMP.sub("", straight) == TIMESTAMP.sub("", through_logging)
+    fields = json.loads(straight)
+    assert fields["user_id"] == user_id and fields["request_id"] == "req-1"
+    assert fields["logger"] == "app.access" and fields["duration_ms"] == 12.35
+    assert JWT not in straight and "c2lnbmF0dXJl" not in straight
+
+
+def test_another_handler_on_the_root_logger_gets_the_record(json_app):
+    records: list[logging.LogRecord] = []
+    listener = logging.Handler()
+    listener.emit = records.append  # type: ignore[method-assign]
+    with app_handlers_alone() as handlers:
+        handlers.append(listener)
+        assert access_log.direct_handler() is None
+        log_access("GET", "/health", 200, 1.0, "req-2", None)
+    assert [r.getMessage() for r in records] == ["GET /health 200 1.0ms"]
+
+
+def test_above_info_nothing_is_written(json_app):
+    with app_handlers_alone():
+        logging.getLogger().setLevel(logging.WARNING)
+        assert line_written(direct=True) == ""
+
+
+def test_a_closed_stream_falls_back_to_logging(json_app, monkeypatch):
+    reported: list[logging.LogRecord] = []
+    with app_handlers_alone():
+        handler = stdout_handler()
+        closed = io.StringIO()
+        closed.close()
+        handler.setStream(closed)
+        monkeypatch.setattr(handler, "handleError", reported.append)
+        log_access("GET", "/health", 200, 1.0, "req-3", None)  # nothing reaches the request
+    assert [r.getMessage() for r in reported] == ["GET /health 200 1.0ms"]
+
+
+@pytest.mark.parametrize(
+    ("log_format", "files", "handlers"), [("text", "false", 1), ("json", "true", 3)]
+)
+def test_text_format_and_log_files_go_through_logging(
+    database, tmp_path, monkeypatch, log_format, files, handlers
+):
+    monkeypatch.setenv("LOG_LEVEL", "INFO")
+    monkeypatch.setenv("LOG_FORMAT", log_format)
+    monkeypatch.setenv("LOG_FILE_ENABLED", files)
+    monkeypatch.setenv("LOG_DIR", str(tmp_path))
+    with throwaway_app(database.url), app_handlers_alone() as installed:
+        assert len(installed) == handlers
+        assert access_log.direct_handler() is None
+    remove_app_handlers()
