@@ -11,7 +11,10 @@
 Preflights are answered by Flask's automatic OPTIONS response (no view, no authentication runs)
 and may be cached by the browser for `CORS_MAX_AGE` seconds. Flask-CORS adds one after-request
 function that matches the path against the two prefixes; a request without `Origin` (every
-non-browser client) gets no header at all. Why so: docs/decisions/0133-cors.md.
+non-browser client) gets no CORS header at all. Since the answer depends on `Origin` (present,
+listed or not), every answer on a CORS path says `Vary: Origin`, one origin listed or several:
+the request hooks add it (`cors_paths`, web_security.ResponseHeaders), not Flask-CORS, which
+sends it only when several origins could match. Why so: docs/decisions/0133-cors.md.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import Any
 from flask import Flask
 from flask_cors import CORS
 
-API_RESOURCE = r"/api/v1/.*"
-LEGACY_RESOURCE = r"/v1/.*"
+API_PATHS = "/api/v1/"
+LEGACY_PATHS = "/v1/"
+API_RESOURCE = rf"{API_PATHS}.*"
+LEGACY_RESOURCE = rf"{LEGACY_PATHS}.*"
 # What a client of /api/v1 sends besides the CORS-safelisted headers.
 API_REQUEST_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
 # What a client may read besides the safelisted response headers: the request id to quote in a
@@ -73,9 +78,26 @@ def resources(config: Mapping[str, Any]) -> dict[str | Pattern[str], dict[str, A
     return chosen
 
 
+def cors_paths(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The path prefixes whose answers depend on the request's `Origin` (empty: no CORS)."""
+    chosen = resources(config)
+    return tuple(
+        prefix
+        for prefix, resource in ((API_PATHS, API_RESOURCE), (LEGACY_PATHS, LEGACY_RESOURCE))
+        if resource in chosen
+    )
+
+
 def register_cors(app: Flask) -> None:
     """Answer cross-origin requests on the token APIs; nothing when no origin is allowed."""
     if chosen := resources(app.config):
         # always_send=False: no header for requests without Origin (API clients, probes).
         # intercept_exceptions=False: error answers pass the after-request hooks already.
-        CORS(app, resources=chosen, always_send=False, intercept_exceptions=False)
+        # vary_header=False: `Vary: Origin` goes on every answer of these paths, by the hooks.
+        CORS(
+            app,
+            resources=chosen,
+            always_send=False,
+            intercept_exceptions=False,
+            vary_header=False,
+        )

@@ -23,6 +23,7 @@ from blueprints.security import enforce_csrf
 from envelope import error_body
 from errors import BadRequest
 from services import auth0_service
+from web_cors import cors_paths
 
 # No inline script or style anywhere (the /docs page loads Swagger UI from files too); images may
 # be data: URIs (Swagger UI's icons). Forms post only here; no site may frame these pages.
@@ -144,6 +145,8 @@ class ResponseHeaders:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
         self._defaults: dict[tuple[bool, object], tuple[tuple[str, str, str], ...]] = {}
+        # Fixed with the app, like Flask-CORS's resources (web_cors.register_cors).
+        self._cors_paths = cors_paths(config)
 
     def defaults(self) -> tuple[tuple[str, str, str], ...]:
         """(lower-case name, name, value) of the headers every answer carries unless set."""
@@ -167,6 +170,9 @@ class ResponseHeaders:
             headers["Strict-Transport-Security"] = (
                 f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
             )
+        if self._cors_paths and answered.path.startswith(self._cors_paths):
+            # The CORS grant depends on Origin: a shared cache must not hand it to another origin.
+            response.vary.add("Origin")
         if answered.path.startswith("/auth/"):
             # Account pages must not come back from the cache (the back button after sign-out).
             headers["Cache-Control"] = "no-store"

@@ -6,12 +6,16 @@ the reader's language by looking it up with `gettext` at that moment (`i18n.tran
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 
 def N_(text: str) -> str:  # noqa: N802 - gettext's conventional name, which pybabel extracts
     """`text` unchanged, and extracted into the catalog by `make translations`."""
     return text
 
 
-# The languages of the pages and mails: English (the source) and German.
-SUPPORTED_LOCALES = ("en", "de")
+# The languages of the pages and mails: English (the source) and German. A new language is added
+# here only (and its catalog under translations/): the API's `locale` field uses this type.
+LocaleName = Literal["en", "de"]
+SUPPORTED_LOCALES: tuple[LocaleName, ...] = get_args(LocaleName)
 DEFAULT_LOCALE = "en"

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from domain.texts import LocaleName
 from schemas.common import (
     NO_NUL,
     Email,
@@ -22,8 +23,6 @@ from schemas.common import (
 )
 
 RoleName = Literal["user", "admin"]
-# The languages of pages and mails (i18n.SUPPORTED_LOCALES); null: follow the browser.
-LocaleName = Literal["en", "de"]
 SORT_FIELDS = ("id", "email", "name", "created_at", "last_login_at")
 
 

@@ -103,15 +103,17 @@ def claim_refresh_token(token: RefreshToken) -> bool:
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def revoke_session(session_id: str, *, reason: str) -> None:
-    """End one sign-in session: its access and refresh tokens stop working."""
+def revoke_session(session_id: str, *, reason: str) -> bool:
+    """End one sign-in session: its access and refresh tokens stop working. True when this call
+    revoked it; False when it was already revoked (or unknown), e.g. by a concurrent request."""
     cache_service.forget_sessions([session_id])
-    db.session.execute(
+    result = db.session.execute(
         update(AuthSession)
         .where(AuthSession.id == session_id, AuthSession.revoked_at.is_(None))
         .values(revoked_at=utcnow(), revoked_reason=reason)
         .execution_options(synchronize_session=False)
     )
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def revoke_user_sessions(

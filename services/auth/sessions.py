@@ -106,7 +106,11 @@ def end(*, actor: Actor, session_id: str) -> None:
         if row is None or not policy.may_act_for(actor, row.user_id):
             raise NotFound("Session not found")
         own = row.user_id == actor.id
-        session_service.revoke_session(row.id, reason=REVOKED_BY_OWNER if own else REVOKED_BY_ADMIN)
+        reason = REVOKED_BY_OWNER if own else REVOKED_BY_ADMIN
+        # The UPDATE re-checks revoked_at under the row lock: of two racing requests only one
+        # revokes and audits; the other answers as for a session already ended.
+        if not session_service.revoke_session(row.id, reason=reason):
+            raise NotFound("Session not found")
         _record_end(actor, row)
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
+from markupsafe import Markup
 from sqlalchemy import select
 
 from models import AuditEvent, User, UserMfa, db
@@ -335,6 +337,42 @@ def test_delete_after_confirmation_then_restore(app, client, admin):
     assert [e.actor_id for e in audited(app, "user.restored")] == [admin.id]
     post(client, f"/admin/users/{user.id}/restore")
     assert flashes(client, f"/admin/users/{user.id}") == [("error", "This account is not deleted")]
+
+
+# --- the lists' table -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["users", "audit"])
+def test_the_lists_take_wrapper_empty_state_and_pager_from_one_macro(app, name):
+    source, _, _ = app.jinja_env.loader.get_source(app.jinja_env, f"admin/{name}.html")
+    assert "import data_table" in source and "{% call data_table(" in source
+    assert "table-wrap" not in source and "pager(" not in source
+
+
+def test_the_table_macro_shows_rows_or_the_empty_state_and_always_the_pager(app):
+    data_table = app.jinja_env.get_template("admin/_table.html").module.data_table
+    pagination = SimpleNamespace(page=1, pages=1, total=1)
+    with app.test_request_context("/admin/users"):
+        html = data_table(
+            "admin.list_users",
+            {"q": "ada"},
+            SimpleNamespace(items=["row"], pagination=pagination),
+            "1 found",
+            "Nothing.",
+            caller=lambda: Markup("<tbody><tr><td>row</td></tr></tbody>"),
+        )
+        empty = data_table(
+            "admin.list_users",
+            {},
+            SimpleNamespace(items=[], pagination=SimpleNamespace(page=1, pages=0, total=0)),
+            "0 found",
+            "Nothing.",
+            caller=lambda: Markup("<tbody></tbody>"),
+        )
+    assert '<div class="table-wrap">' in html and '<caption class="hint">1 found</caption>' in html
+    assert "<td>row</td>" in html and "Nothing." not in html
+    assert "<p>Nothing.</p>" in empty and "<table" not in empty
+    assert "Page 1 of 1 (1 in all)" in html and "Page 1 of 1 (0 in all)" in empty
 
 
 # --- audit trail ------------------------------------------------------------------------------

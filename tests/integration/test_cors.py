@@ -48,6 +48,19 @@ def preflight(client, path: str, origin: str, method: str = "GET", headers: str 
     return client.options(path, headers=request_headers)
 
 
+@pytest.fixture(scope="module")
+def single_origin_app(app: Flask, database: databases.TestDatabase) -> Iterator[Flask]:
+    """The application with one listed origin (Flask-CORS alone sends no `Vary` then)."""
+    application = cors_app(database, CORS_ORIGINS=LISTED)
+    yield application
+    dispose_engines(application)
+
+
+def varies_on(response) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every name the answer's `Vary` headers list (all of its lines)."""
+    return [name.strip() for line in response.headers.getlist("Vary") for name in line.split(",")]
+
+
 def test_a_listed_origin_reads_the_api_with_a_bearer_token(app, listed_app):
     client = listed_app.test_client()
     caller = signed_in_user(app, client)
@@ -130,6 +143,32 @@ def test_cookie_routes_and_pages_never_send_cors_headers(listed_app, path, heade
         assert not cors_headers(response)
         response = preflight(client, path, origin, "POST", "content-type")
         assert not cors_headers(response)
+
+
+@pytest.mark.parametrize("origin", [LISTED, OTHER, None])
+def test_with_one_listed_origin_every_api_answer_varies_on_origin(single_origin_app, origin):
+    """A shared cache must not hand one origin's answer (or a no-Origin one) to another."""
+    client = single_origin_app.test_client()
+    headers = {"Origin": origin} if origin else {}
+    answers = [
+        client.get("/api/v1/health", headers=headers),
+        client.get("/api/v1/users/1", headers=headers),
+        client.options(
+            "/api/v1/users/1", headers={**headers, "Access-Control-Request-Method": "GET"}
+        ),
+    ]
+    for response in answers:
+        assert varies_on(response).count("Origin") == 1
+    assert (answers[0].headers.get(ALLOW_ORIGIN) == LISTED) == (origin == LISTED)
+
+
+@pytest.mark.parametrize("origin", [OTHER, None])
+def test_legacy_answers_vary_on_origin_and_other_paths_do_not(client, origin):
+    """/v1 grants `*` only to requests with Origin, so its answers depend on it too."""
+    headers = {"Origin": origin} if origin else {}
+    assert varies_on(client.get("/v1/users", headers=headers)).count("Origin") == 1
+    for path in ("/health", "/auth/login", "/api/v1/health"):  # CORS_ORIGINS empty here
+        assert "Origin" not in varies_on(client.get(path, headers={**HTML, **headers}))
 
 
 def test_without_listed_origins_the_api_answers_no_origin(client):
