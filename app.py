@@ -23,13 +23,11 @@ from errors import register_errorhandlers
 from extensions import csrf, db, limiter, login_manager, migrate
 from i18n import init_i18n
 from json_provider import AppRequest, StrictJSONProvider
-from observability import (
-    configure_logging,
-    init_integrations,
-    init_tracing,
-    register_metrics,
-    register_request_hooks,
-)
+from observability.integrations import init_integrations
+from observability.logs import configure_logging
+from observability.metrics import register_metrics
+from observability.request_context import register_request_envelope
+from observability.tracing import init_tracing
 from services import auth0_service, base_service, cache_service
 from web_cors import register_cors
 from web_security import register_security
@@ -52,7 +50,7 @@ def create_app(config_name: str | None = None) -> Flask:
     configure_logging(app)
     init_integrations(app)
     register_extensions(app)
-    register_request_hooks(app)
+    register_request_envelope(app)
     register_metrics(app)
     register_security(app)
     register_cors(app)

@@ -50,7 +50,8 @@ STATIC_HEADERS = {
 UNTRUSTED_HOST_MESSAGE = "This server does not answer for that host name (TRUSTED_HOSTS)"
 # Characters a path segment keeps unescaped in a Location (as Werkzeug's router quotes them).
 PATH_SAFE = "!$&'()*+,/:;=@"
-PAYLOAD_TOO_LARGE = 413
+PAYLOAD_TOO_LARGE = "413"
+SECURE_SCHEMES = ("https", "wss")
 # Load balancers probe health over plain HTTP; redirecting them would mark the app down.
 HTTPS_EXEMPT_PREFIX = "/health"
 PROXY_SETTINGS = {
@@ -80,7 +81,7 @@ def register_security(app: Flask) -> None:
     if any(hops.values()):
         app.wsgi_app = ProxyFix(app.wsgi_app, **hops)  # type: ignore[method-assign]
     app.before_request(guard_request)
-    # The headers are added by the request hooks' one after-request hook (ResponseHeaders).
+    # The headers are added by the request middleware as each answer starts (ResponseHeaders).
 
 
 def guard_request() -> BaseResponse | None:
@@ -137,10 +138,10 @@ def content_security_policy() -> str:
 
 
 class ResponseHeaders:
-    """The hardening headers of every answer (a view may set a stricter one itself), added by the
-    request hooks' after-request hook (observability/request_context.py). The ones that are the
-    same on every answer are built once per configuration (the policy changes only with the
-    Auth0 settings), not set one by one on each response."""
+    """The hardening headers of every answer (a view may set a stricter one itself), added to the
+    answer's header list as it starts (`observability/request_context.RequestEnvelope`). The ones
+    that are the same on every answer are built once per configuration (the policy changes only
+    with the Auth0 settings), not set one by one through a `Headers` object on each response."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = config
@@ -158,25 +159,44 @@ class ResponseHeaders:
             self._defaults[key] = found
         return found
 
-    def add_to(self, response: BaseResponse, answered: Request) -> None:
-        """Add the headers to `response`, the answer to `answered`."""
-        headers = response.headers
-        present = set(headers.keys(lower=True))
+    def add_to(
+        self, headers: list[tuple[str, str]], status: str, environ: Mapping[str, Any]
+    ) -> None:
+        """Add the headers to `headers`, those of an answer with `status` to `environ`'s request."""
+        present = {name.lower() for name, _ in headers}
         headers.extend(
-            [(name, value) for lower, name, value in self.defaults() if lower not in present]
+            (name, value) for lower, name, value in self.defaults() if lower not in present
         )
         config = self.config
-        if config["FORCE_HTTPS"] and answered.is_secure:
-            headers["Strict-Transport-Security"] = (
-                f"max-age={config['HSTS_MAX_AGE']}; includeSubDomains"
-            )
-        if self._cors_paths and answered.path.startswith(self._cors_paths):
+        path = environ.get("PATH_INFO", "")
+        if config["FORCE_HTTPS"] and environ.get("wsgi.url_scheme") in SECURE_SCHEMES:
+            max_age = config["HSTS_MAX_AGE"]
+            replace(headers, "Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
+        if self._cors_paths and path.startswith(self._cors_paths):
             # The CORS grant depends on Origin: a shared cache must not hand it to another origin.
-            response.vary.add("Origin")
-        if answered.path.startswith("/auth/"):
+            vary_on(headers, "Origin")
+        if path.startswith("/auth/"):
             # Account pages must not come back from the cache (the back button after sign-out).
-            headers["Cache-Control"] = "no-store"
-        if response.status_code == PAYLOAD_TOO_LARGE:
+            replace(headers, "Cache-Control", "no-store")
+        if status.startswith(PAYLOAD_TOO_LARGE):
             # The body was refused unread: the connection must not carry another request. granian
             # honours this header; gunicorn drops it and closes by gunicorn.conf.py's pre_request.
-            headers["Connection"] = "close"
+            replace(headers, "Connection", "close")
+
+
+def replace(headers: list[tuple[str, str]], name: str, value: str) -> None:
+    """Set header `name` to `value` in a WSGI header list, dropping any other value of it."""
+    lower = name.lower()
+    headers[:] = [(key, old) for key, old in headers if key.lower() != lower]
+    headers.append((name, value))
+
+
+def vary_on(headers: list[tuple[str, str]], field: str) -> None:
+    """Add `field` to the `Vary` header of a WSGI header list (or add one)."""
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            fields = {part.strip().lower() for part in value.split(",")}
+            if field.lower() not in fields and "*" not in fields:
+                headers[index] = (name, f"{value}, {field}" if value.strip() else field)
+            return
+    headers.append(("Vary", field))

@@ -18,6 +18,7 @@ from domain.texts import N_
 from errors import AuthenticationRequired, Forbidden, InvalidToken
 from extensions import csrf, login_manager
 from models import User
+from observability.logs import identify
 from services import session_activity
 from services.auth import authentication
 from services.auth.authentication import Principal
@@ -93,7 +94,7 @@ def authenticate_request() -> Principal:
 def remember_principal(principal: Principal, method: str) -> Principal:
     """Keep the request's caller on `g` (for the views, the audit trail and the log lines)."""
     g.principal = principal
-    g.user_id = principal.id
+    identify(principal.id)
     g.auth_method = method
     session_activity.note_use(principal.session_id)  # last_used_at, at most once a minute
     return principal

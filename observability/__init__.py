@@ -1,16 +1,6 @@
-"""Logs, request ids, metrics, traces and error reporting: what an operator sees of the app."""
+"""Logs, request ids, metrics, traces and error reporting: what an operator sees of the app.
 
-from observability.integrations import init_integrations
-from observability.logs import configure_logging
-from observability.metrics import register_metrics
-from observability.request_context import REQUEST_ID_HEADER, register_request_hooks
-from observability.tracing import init_tracing
-
-__all__ = [
-    "REQUEST_ID_HEADER",
-    "configure_logging",
-    "init_integrations",
-    "init_tracing",
-    "register_metrics",
-    "register_request_hooks",
-]
+Import from the modules (`observability.logs`, `.metrics`, `.request_context`, `.tracing`,
+`.integrations`): the package itself imports nothing, so the request code can name its caller
+(`logs.identify`) without loading the middleware, which loads the security headers.
+"""

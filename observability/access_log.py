@@ -44,12 +44,15 @@ def log_access(
         handler, json_line(method, path, status, duration_ms, request_id, user_id)
     ):
         return
-    access_logger.info(
+    # Outside the request context (the middleware writes after it): its ids are set on the record.
+    record = access_logger.makeRecord(
+        access_logger.name,
+        logging.INFO,
+        __file__,
+        0,
         "%s %s %s %.1fms",
-        method,
-        path,
-        status,
-        duration_ms,
+        (method, path, status, duration_ms),
+        None,
         extra={
             "method": method,
             "path": path,
@@ -57,6 +60,8 @@ def log_access(
             "duration_ms": round(duration_ms, 2),
         },
     )
+    record.request_id, record.user_id = request_id, user_id
+    access_logger.handle(record)
 
 
 def direct_handler() -> logging.StreamHandler[TextIO] | None:

@@ -15,7 +15,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, has_request_context
+from flask import Flask, has_request_context, request
 from pythonjsonlogger.json import JsonFormatter
 
 from observability.redaction import RedactionFilter, scrub_text
@@ -36,6 +36,22 @@ def use_span_ids(reader: Callable[[], tuple[str, str] | None] | None) -> None:
     _span_ids = reader
 
 
+# Where the request middleware keeps the request's id, and the request's code its caller's id
+# (observability/request_context.py): in the WSGI environ, which outlives the request context.
+REQUEST_ID_KEY = "app.request_id"
+USER_ID_KEY = "app.user_id"
+
+
+def current_request_id() -> str | None:
+    """The id of the request being handled (None outside one)."""
+    return request.environ.get(REQUEST_ID_KEY) if has_request_context() else None
+
+
+def identify(user_id: int) -> None:
+    """Name the request's caller, for its log lines and its access line."""
+    request.environ[USER_ID_KEY] = user_id
+
+
 def tracing_ids_active() -> bool:
     """True while records are stamped with the active span's ids (tracing on)."""
     return _span_ids is not None
@@ -44,9 +60,9 @@ def tracing_ids_active() -> bool:
 def _record_with_request_context(*args: Any, **kwargs: Any) -> logging.LogRecord:
     """Stamp every record with the current request's id and user (`-`/None outside one)."""
     record = _base_record_factory(*args, **kwargs)
-    in_request = has_request_context()
-    record.request_id = g.get("request_id", "-") if in_request else "-"
-    record.user_id = g.get("user_id") if in_request else None
+    environ = request.environ if has_request_context() else {}
+    record.request_id = environ.get(REQUEST_ID_KEY, "-")
+    record.user_id = environ.get(USER_ID_KEY)
     if _span_ids is not None and (ids := _span_ids()) is not None:
         record.trace_id, record.span_id = ids
     return record

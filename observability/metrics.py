@@ -57,9 +57,10 @@ POOL_CHECKED_OUT = Gauge(
 bp = Blueprint("metrics", __name__)
 
 
-def route_label(answered: Request) -> str:
+def route_label(answered: Request | None) -> str:
     """The matched route template (`/api/v1/users/<id:user_id>`), never the raw path."""
-    return answered.url_rule.rule if answered.url_rule is not None else UNMATCHED_ROUTE
+    rule = None if answered is None else answered.url_rule
+    return rule.rule if rule is not None else UNMATCHED_ROUTE
 
 
 def process_alive(pid: int) -> bool:
@@ -117,15 +118,14 @@ def _track_pool(engine: Engine) -> None:
     event.listen(engine, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
 
 
-def record(answered: Request, status: int, seconds: float) -> None:
-    """Count and time a request that has its response (its in-flight count ends)."""
-    labels = (answered.method, route_label(answered), str(status))
+def record(method: str, route: str, status: int, seconds: float) -> None:
+    """Count and time a request that has its response."""
+    labels = (method, route, str(status))
     children = _children.get(labels)
     if children is None:
         children = _children[labels] = (REQUESTS.labels(*labels), LATENCY.labels(*labels))
     children[0].inc()
     children[1].observe(seconds)
-    IN_FLIGHT.dec()
 
 
 # The counter and histogram of each label set (one lookup instead of two under their locks);
@@ -135,7 +135,7 @@ _children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
 def register_metrics(app: Flask) -> None:
     """Mount `/metrics` and follow the pools' checkouts, when `METRICS_ENABLED`; requests are
-    counted and timed by the request hooks (`request_context.register_request_hooks`)."""
+    counted and timed by the request middleware (`request_context.RequestEnvelope`)."""
     if not app.config["METRICS_ENABLED"]:
         return
     with app.app_context():

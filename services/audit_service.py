@@ -14,13 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 from flask_babel import gettext, lazy_gettext
 from sqlalchemy import BigInteger, ColumnElement, delete, func, literal, or_, select
 
 from errors import ValidationError
 from models import AuditEvent, db, utcnow
 from models import audit_event as append_only
+from observability.logs import current_request_id
 from schemas.audit import AuditEventQuery, AuditEventRead
 from services import policy
 from services.base_service import read_only, unit_of_work
@@ -158,7 +159,7 @@ def record(
     if has_request_context():
         audit_event.client_address = (request.remote_addr or "")[:64] or None
         audit_event.user_agent = (request.user_agent.string or "")[:255] or None
-        audit_event.request_id = g.get("request_id")
+        audit_event.request_id = current_request_id()
     db.session.add(audit_event)
     return audit_event
 

@@ -30,6 +30,7 @@ from errors import (
     register_path_errors,
 )
 from models import utcnow
+from observability.logs import identify
 from schemas.v1_compat import (
     OBJECT_ID,
     LegacyError,
@@ -135,7 +136,8 @@ def authenticate() -> Principal:
     if token is None:
         raise AuthenticationRequired()
     principal = authentication.authenticate_v1_token(token)
-    g.principal, g.user_id, g.auth_method = principal, principal.id, BEARER
+    g.principal, g.auth_method = principal, BEARER
+    identify(principal.id)
     return principal
 
 

@@ -156,9 +156,11 @@ def test_a_lost_connection_fails_as_sqlalchemy_fails_and_is_replaced(postgres_ap
 def test_a_statement_timeout_is_sqlalchemys_operational_error(postgres_app):
     slow = select(func.pg_sleep(bindparam("seconds")).label("slept"))
     with postgres_app.app_context():
-        with pytest.raises(OperationalError, match="statement timeout"):
-            with _every_reads_connection("statement_timeout = 50"):
-                fetch_first(slow, {"seconds": 1})
+        with (
+            pytest.raises(OperationalError, match="statement timeout"),
+            _every_reads_connection("statement_timeout = 50"),
+        ):
+            fetch_first(slow, {"seconds": 1})
         assert fetch_first(select(func.now().label("now")), {}) is not None
 
 

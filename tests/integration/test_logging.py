@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from logging.handlers import RotatingFileHandler
 
 import pytest
-from flask import Flask, g, request
+from flask import Flask, request
 
-from observability.logs import remove_app_handlers
+from observability.logs import identify, remove_app_handlers
 from tests.factories import create_user, login
 from tests.ops_support import throwaway_app
 
@@ -55,7 +55,7 @@ def logged_app(database, tmp_path, monkeypatch) -> Iterator[tuple[Flask, io.Stri
 
         @application.post("/_test/careless")
         def careless() -> dict[str, str]:
-            g.user_id = 42  # what the auth code does on an authenticated request
+            identify(42)  # what the auth code does on an authenticated request
             body = request.get_json()
             logger.debug("headers %s", dict(request.headers))
             logger.debug("raw headers %r", list(request.headers.items()))

@@ -284,7 +284,8 @@ application = create_app("testing")
 assert application.test_client().get("/health").status_code == 200
 with application.app_context():
     assert not db.engine.dispatch.before_cursor_execute, "an SQL listener"
-assert application.wsgi_app.__func__ is type(application).wsgi_app, "a WSGI wrapper"
+# The app's own middleware (request_context.RequestEnvelope) wraps Flask's wsgi_app directly.
+assert application.wsgi_app.wrapped.__func__ is type(application).wsgi_app, "a WSGI wrapper"
 hooks = [f.__module__ for f in application.before_request_funcs[None]]
 assert not any("opentelemetry" in module for module in hooks), hooks
 clients = (requests.Session.send, urllib.request.OpenerDirector.open, redis.Redis.execute_command)
