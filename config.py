@@ -472,6 +472,8 @@ class Config(BaseSettings):
                 "url": self.SQLALCHEMY_DATABASE_URI,
                 **self.SQLALCHEMY_ENGINE_OPTIONS,
                 "isolation_level": "AUTOCOMMIT",
+                # Nothing to roll back on return: every statement committed itself.
+                "pool_reset_on_return": None,
                 # With SQLALCHEMY_POOL_PRE_PING, this pool pings only connections that sat idle
                 # (base_service.ping_when_idle): a ping on every checkout doubled a read's round
                 # trips (decision 0124).

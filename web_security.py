@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from flask import Flask, current_app, jsonify, redirect, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask.wrappers import Request
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -68,9 +68,22 @@ class CookieSessionInterface(SecureCookieSessionInterface):
     session cookie (every API call with a Bearer token): ~5 % of a cached read's time."""
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # No Cookie header at all (every API call with a Bearer token): nothing to parse.
+        if app.secret_key and (
+            "HTTP_COOKIE" not in request.environ
+            or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: BaseResponse) -> None:
+        # An empty session nobody changed sets no cookie: answer as Flask's own method would,
+        # without first resolving the seven cookie settings it reads before that test.
+        if not session and not session.modified:
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
+        super().save_session(app, session, response)  # type: ignore[arg-type]
 
 
 def register_security(app: Flask) -> None:

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from observability import logs
-from observability.redaction import scrub_text
+from observability.redaction import could_hold_secrets, scrub_text
 
 access_logger = logging.getLogger("app.access")
 # Set on the one stdout handler configure_logging installs with the JSON format.
@@ -85,15 +85,18 @@ def json_line(
 ) -> str:
     """The line as the JSON formatter writes it: its fields (`logs.JSON_FIELDS`, renamed), the
     extras, then the time; text scrubbed as `RedactionFilter` scrubs it."""
+    message = f"{method} {path} {status} {duration_ms:.1f}ms"
+    if could_hold_secrets(message):  # else neither can the method or the path, its parts
+        message, method, path = scrub_text(message), scrub_text(method), scrub_text(path)
     fields = {
         "level": "INFO",
         "logger": access_logger.name,
-        "message": scrub_text(f"{method} {path} {status} {duration_ms:.1f}ms"),
+        "message": message,
         "request_id": request_id,
         "user_id": user_id,
         "process": os.getpid(),
-        "method": scrub_text(method),
-        "path": scrub_text(path),
+        "method": method,
+        "path": path,
         "status": status,
         "duration_ms": round(duration_ms, 2),
         "timestamp": datetime.fromtimestamp(time.time(), tz=UTC).isoformat(),

@@ -70,9 +70,14 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, N
 _ANY_RULE_COULD_MATCH = re.compile(rf"://|bearer|basic|eyJ|{_KEYWORDS}", re.IGNORECASE)
 
 
+def could_hold_secrets(text: str) -> bool:
+    """False when no rule can match `text`, nor any part of it (the test has no anchors)."""
+    return _ANY_RULE_COULD_MATCH.search(text) is not None
+
+
 def scrub_text(text: str) -> str:
     """The text with every recognisable secret replaced by `[REDACTED]`."""
-    if not _ANY_RULE_COULD_MATCH.search(text):
+    if not could_hold_secrets(text):
         return text
     for pattern, replacement in _TEXT_RULES:
         text = pattern.sub(replacement, text)

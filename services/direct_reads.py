@@ -19,10 +19,12 @@ listeners (SQL echo, the tracing instrumentation), which expect to see each stat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from psycopg import RawCursor
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
@@ -32,13 +34,15 @@ from services.base_service import reads_engine
 Row = dict[str, Any]
 AnySelect = Select[*tuple[Any, ...]]
 DIRECT_DRIVER = "psycopg"
+PYFORMAT_PARAMETER = re.compile(r"%\(([^)]+)\)s|%%")
 
 
 @dataclass(frozen=True)
 class CompiledRead:
     """A statement's SQL text for the driver, with what SQLAlchemy would do around it."""
 
-    sql: str
+    sql: str  # with $1, $2, ... placeholders: psycopg's RawCursor sends it as it is
+    parameter_names: tuple[str, ...]  # the value of $n is that of parameter_names[n - 1]
     defaults: dict[str, Any]
     names: tuple[str, ...]
     bind_processors: tuple[tuple[str, Callable[[Any], Any]], ...]
@@ -102,8 +106,10 @@ def _compile(statement: AnySelect, dialect: Dialect) -> CompiledRead | None:
         for index, column in enumerate(columns)
         if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
     )
+    sql, parameter_names = numbered(compiled.string)
     return CompiledRead(
-        sql=compiled.string,
+        sql=sql,
+        parameter_names=parameter_names,
         defaults=dict(compiled.params),
         names=tuple(str(column.key) for column in columns),
         bind_processors=tuple(binds),
@@ -111,16 +117,33 @@ def _compile(statement: AnySelect, dialect: Dialect) -> CompiledRead | None:
     )
 
 
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """psycopg's `%(name)s` SQL with `$1`, `$2`, ... instead, and the names in number order: the
+    raw cursor sends it without converting the query on every call (~5 % of a read's time)."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"  # `%%`, a literal percent sign
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return PYFORMAT_PARAMETER.sub(number, sql), tuple(names)
+
+
 def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) -> list[Row]:
     bound = compiled.defaults | dict(parameters)
     for name, process in compiled.bind_processors:
         if name in bound:
             bound[name] = process(bound[name])
+    values = [bound[name] for name in compiled.parameter_names]
     connection = engine.raw_connection()
     try:
-        cursor = connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cursor = RawCursor(connection.driver_connection)  # type: ignore[arg-type]
         try:
-            cursor.execute(compiled.sql, bound)
+            cursor.execute(compiled.sql, values)
             rows = cursor.fetchall()
         finally:
             cursor.close()

@@ -197,3 +197,11 @@ def test_compiled_reads_are_kept_per_statement(postgres_app):
         first = compiled_read(user_service.USER_BY_ID, engine)
         assert compiled_read(user_service.USER_BY_ID, engine) is first
         assert (user_service.USER_BY_ID, engine.dialect) in direct_reads._compiled
+
+
+def test_the_sql_is_numbered_once_per_name():
+    sql, names = direct_reads.numbered(
+        "SELECT %(a)s, %(b_1)s WHERE x LIKE 'p%%' AND y = %(a)s AND z = %(param.odd)s"
+    )
+    assert sql == "SELECT $1, $2 WHERE x LIKE 'p%' AND y = $1 AND z = $3"
+    assert names == ("a", "b_1", "param.odd")
