@@ -153,3 +153,21 @@ def granian_servers(tmp_path: Path) -> contextlib.AbstractContextManager[Callabl
         [sys.executable, "serve.py"],
         lambda port: {"GRANIAN_HOST": "127.0.0.1", "PORT": str(port)},
     )
+
+
+def terminate_backend(pid: int) -> None:
+    """End PostgreSQL backend `pid` and wait until it is gone (inside an app context). The wait
+    runs in autocommit: a transaction would keep reading the first snapshot of
+    `pg_stat_activity`, where a backend still exiting stays forever."""
+    from sqlalchemy import text
+
+    from models import db
+
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        deadline = time.monotonic() + 5
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        while connection.execute(alive, {"pid": pid}).scalar():
+            assert time.monotonic() < deadline, "the backend did not end"
+            time.sleep(0.05)

@@ -3,13 +3,12 @@ and leave everything else to it (decision 0136)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, event, func, select, text
+from sqlalchemy import bindparam, event, func, select
 from sqlalchemy.exc import OperationalError
 
 from models import User, db
@@ -20,6 +19,7 @@ from services.auth.authentication import CALLER_ROLE
 from services.base_service import reads_engine
 from services.direct_reads import compiled_read, fetch_all, fetch_first
 from tests.factories import create_user
+from tests.ops_support import terminate_backend
 
 pytestmark = pytest.mark.integration
 
@@ -145,7 +145,7 @@ def test_a_lost_connection_fails_as_sqlalchemy_fails_and_is_replaced(postgres_ap
     with postgres_app.app_context():
         first = fetch_first(BACKEND, {})
         assert first is not None
-        _terminate(first["pid"])
+        terminate_backend(first["pid"])
         with pytest.raises(OperationalError) as failure:
             fetch_first(BACKEND, {})
         assert failure.value.connection_invalidated
@@ -179,16 +179,6 @@ def _every_reads_connection(setting: str) -> Iterator[None]:
     finally:
         event.remove(engine, "connect", listener)
         engine.dispose()
-
-
-def _terminate(pid: int) -> None:
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-        deadline = time.monotonic() + 5
-        while connection.execute(alive, {"pid": pid}).scalar():
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
 
 
 def test_compiled_reads_are_kept_per_statement(postgres_app):

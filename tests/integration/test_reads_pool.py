@@ -3,8 +3,6 @@ the server while idle is replaced before the read; one in constant use is not pi
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
@@ -13,7 +11,7 @@ from config import READS_BIND
 from models import db
 from services import base_service
 from services.base_service import read_only
-from tests.ops_support import throwaway_app
+from tests.ops_support import terminate_backend, throwaway_app
 
 pytestmark = pytest.mark.integration
 
@@ -27,24 +25,13 @@ def postgres_app(app, is_postgres):
     return app
 
 
-def terminate(pid: int) -> None:
-    """End a server backend, and wait until it is gone."""
-    with db.engine.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        deadline = time.monotonic() + 5
-        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-        while connection.execute(alive, {"pid": pid}).scalar():
-            assert time.monotonic() < deadline, "the backend did not end"
-            time.sleep(0.05)
-
-
 def test_an_idle_connection_closed_by_the_server_is_replaced_before_the_read(
     postgres_app, monkeypatch
 ):
     with postgres_app.app_context():
         with read_only() as connection:
             first = connection.scalar(BACKEND)
-        terminate(first)
+        terminate_backend(first)
         monkeypatch.setattr(base_service, "IDLE_PING_SECONDS", 0.0)  # it has sat idle
         with read_only() as connection:
             assert connection.scalar(BACKEND) != first
@@ -55,7 +42,7 @@ def test_a_connection_in_constant_use_is_not_pinged(postgres_app, monkeypatch):
     with postgres_app.app_context():
         with read_only() as connection:
             first = connection.scalar(BACKEND)
-        terminate(first)
+        terminate_backend(first)
         monkeypatch.setattr(base_service, "IDLE_PING_SECONDS", 3600.0)
         with pytest.raises(OperationalError), read_only() as connection:
             connection.scalar(BACKEND)

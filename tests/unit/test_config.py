@@ -107,6 +107,7 @@ def test_postgresql_reads_get_an_autocommit_pool_with_the_same_settings():
             "url": config.SQLALCHEMY_DATABASE_URI,
             **config.SQLALCHEMY_ENGINE_OPTIONS,
             "isolation_level": "AUTOCOMMIT",
+            "pool_reset_on_return": None,  # every statement committed itself
             "pool_pre_ping": False,  # it pings idle connections only (decision 0124)
         }
     }
