@@ -13,7 +13,7 @@ and may be cached by the browser for `CORS_MAX_AGE` seconds. Flask-CORS adds one
 function that matches the path against the two prefixes; a request without `Origin` (every
 non-browser client) gets no CORS header at all. Since the answer depends on `Origin` (present,
 listed or not), every answer on a CORS path says `Vary: Origin`, one origin listed or several:
-the request hooks add it (`cors_paths`, web_security.ResponseHeaders), not Flask-CORS, which
+the request middleware adds it (`cors_paths`, web_security.ResponseHeaders), not Flask-CORS, which
 sends it only when several origins could match. Why so: docs/decisions/0133-cors.md.
 """
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import hmac
 import os
+import threading
+import time
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +28,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from errors import AuthenticationRequired
@@ -85,6 +87,7 @@ def forget_dead_workers(directory: Path) -> None:
 
 def exposition() -> bytes:
     """The text exposition: this process's registry, or every worker's files in multiprocess."""
+    LIVE.sample()
     if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         forget_dead_workers(Path(directory))
         registry = CollectorRegistry()
@@ -110,12 +113,67 @@ def get_metrics() -> ResponseReturnValue:
     return Response(exposition(), mimetype=CONTENT_TYPE_LATEST)
 
 
-def _track_pool(engine: Engine) -> None:
-    if getattr(engine, "_metrics_tracked", False):
-        return
-    engine._metrics_tracked = True  # type: ignore[attr-defined]
-    event.listen(engine, "checkout", lambda *_: POOL_CHECKED_OUT.inc())
-    event.listen(engine, "checkin", lambda *_: POOL_CHECKED_OUT.dec())
+class LiveGauges:
+    """This process's requests in flight and database connections checked out, written to their
+    gauges once a second by a daemon thread, when the process falls idle (its last request in
+    flight ends) and before a scrape, instead of on every request and every checkout.
+
+    In multiprocess mode each write is a locked write into a shared-memory file: four per request
+    (in flight up and down, a connection out and back), ~3 % of a worker's time on get-by-id
+    (issue 18). Counted in memory instead, a busy worker's gauges are at most a second old, and an
+    idle worker's are exact."""
+
+    INTERVAL = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+        self._sampler_pid = 0
+
+    def watch(self, engine: Engine) -> None:
+        """Count `engine`'s checked-out connections too."""
+        self._engines.add(engine)
+
+    def started(self) -> None:
+        """A request came in."""
+        if self._sampler_pid != os.getpid():
+            self._start_sampler()
+        with self._lock:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        """A request left (answered or failed)."""
+        with self._lock:
+            self._in_flight -= 1
+            idle = self._in_flight == 0
+        if idle:
+            self.sample()
+
+    def sample(self) -> None:
+        """Write the current values to the gauges."""
+        IN_FLIGHT.set(self._in_flight)
+        POOL_CHECKED_OUT.set(sum(_checked_out(engine) for engine in self._engines))
+
+    def _start_sampler(self) -> None:
+        with self._lock:  # once per process (a forked worker starts its own)
+            if self._sampler_pid == os.getpid():
+                return
+            self._sampler_pid = os.getpid()
+        threading.Thread(target=self._sample_forever, name="metrics-sampler", daemon=True).start()
+
+    def _sample_forever(self) -> None:
+        while True:
+            time.sleep(self.INTERVAL)
+            self.sample()
+
+
+def _checked_out(engine: Engine) -> int:
+    checked_out = getattr(engine.pool, "checkedout", None)  # QueuePool; SQLite's pools have none
+    return int(checked_out()) if checked_out is not None else 0
+
+
+LIVE = LiveGauges()
 
 
 def record(method: str, route: str, status: int, seconds: float) -> None:
@@ -140,5 +198,5 @@ def register_metrics(app: Flask) -> None:
         return
     with app.app_context():
         for engine in db.engines.values():
-            _track_pool(engine)
+            LIVE.watch(engine)
     app.register_blueprint(bp)

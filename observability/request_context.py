@@ -77,11 +77,11 @@ class RequestEnvelope:
 
         if not self.counted:
             return self.wrapped(environ, start)
-        metrics.IN_FLIGHT.inc()
+        metrics.LIVE.started()
         try:
             return self.wrapped(environ, start)
         finally:
-            metrics.IN_FLIGHT.dec()
+            metrics.LIVE.finished()
 
     def finish(self, environ: Environ, status: str, seconds: float) -> None:
         """Count and time the answered request, and write its access line."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -57,16 +59,46 @@ def test_metrics_can_be_switched_off(database, monkeypatch):
         assert application.test_client().get("/metrics").status_code == 404
 
 
+def pool_gauge() -> float | None:
+    metrics.LIVE.sample()
+    return REGISTRY.get_sample_value("db_pool_connections_checked_out")
+
+
 def test_the_pool_gauge_follows_checkouts(app):
     from models import db
 
     with app.app_context():
-        before = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+        before = pool_gauge()
         with db.engine.connect():
-            during = REGISTRY.get_sample_value("db_pool_connections_checked_out")
-        after = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+            during = pool_gauge()
+        after = pool_gauge()
     assert during == before + 1
     assert after == before
+
+
+def test_the_live_gauges_are_written_when_the_process_falls_idle(app):
+    from models import db
+
+    with app.app_context(), db.engine.connect():
+        metrics.LIVE.started()
+        metrics.LIVE.sample()
+        assert REGISTRY.get_sample_value("http_requests_in_progress") >= 1
+        busy_pool = REGISTRY.get_sample_value("db_pool_connections_checked_out")
+    metrics.LIVE.finished()  # the last request in flight: written at once, no sampler wait
+    assert REGISTRY.get_sample_value("http_requests_in_progress") == 0
+    assert REGISTRY.get_sample_value("db_pool_connections_checked_out") == busy_pool - 1
+
+
+def test_a_sampler_thread_keeps_a_busy_process_current(app, monkeypatch):
+    monkeypatch.setattr(metrics.LiveGauges, "INTERVAL", 0.05)
+    live = metrics.LiveGauges()
+    live.started()  # starts this process's sampler
+    metrics.IN_FLIGHT.set(-1)
+    deadline = time.monotonic() + 5
+    while REGISTRY.get_sample_value("http_requests_in_progress") != 1:
+        assert time.monotonic() < deadline, "no sample within 5 s"
+        time.sleep(0.02)
+    live.finished()
 
 
 def test_multiprocess_exposition_reads_the_shared_directory(monkeypatch, tmp_path):
