@@ -93,9 +93,8 @@ def main() -> int:
     lines = seeded.user_tokens_file.read_text().split("\n")
     tokens = [(user_id, token) for user_id, token in (line.split() for line in lines if line)]
 
-    from tests.performance.reference.bare_flask import create_app
-
     import app as app_module
+    from tests.performance.reference.bare_flask import create_app
 
     with open(os.devnull, "w") as discarded:
         for handler in logging.getLogger().handlers:  # the access lines, but not a terminal's cost
