@@ -18,7 +18,7 @@ import logging
 import os
 import time
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from observability import logs
 from observability.redaction import could_hold_secrets, scrub_text
@@ -28,23 +28,25 @@ access_logger = logging.getLogger("app.access")
 DIRECT_JSON = "_direct_json"
 
 
-def log_access(
-    method: str,
-    path: str,
-    status: int,
-    duration_ms: float,
-    request_id: str,
-    user_id: int | None,
-) -> None:
+class Access(NamedTuple):
+    """What the access line says of one answered request."""
+
+    method: str
+    path: str
+    status: int
+    duration_ms: float
+    request_id: str
+    user_id: int | None
+
+
+def log_access(access: Access) -> None:
     """The request's access-log line, when `app.access` logs at INFO."""
     if not access_logger.isEnabledFor(logging.INFO):
         return
     handler = direct_handler()
-    if handler is not None and written(
-        handler, json_line(method, path, status, duration_ms, request_id, user_id)
-    ):
+    if handler is not None and written(handler, json_line(access)):
         return
-    # Outside the request context (the middleware writes after it): its ids are set on the record.
+    method, path, status, duration_ms = access[:4]
     record = access_logger.makeRecord(
         access_logger.name,
         logging.INFO,
@@ -60,7 +62,8 @@ def log_access(
             "duration_ms": round(duration_ms, 2),
         },
     )
-    record.request_id, record.user_id = request_id, user_id
+    # The ids are the request's, whatever context the line is written in.
+    record.request_id, record.user_id = access.request_id, access.user_id
     access_logger.handle(record)
 
 
@@ -75,16 +78,10 @@ def direct_handler() -> logging.StreamHandler[TextIO] | None:
     return handler  # type: ignore[return-value]
 
 
-def json_line(
-    method: str,
-    path: str,
-    status: int,
-    duration_ms: float,
-    request_id: str,
-    user_id: int | None,
-) -> str:
+def json_line(access: Access) -> str:
     """The line as the JSON formatter writes it: its fields (`logs.JSON_FIELDS`, renamed), the
     extras, then the time; text scrubbed as `RedactionFilter` scrubs it."""
+    method, path, status, duration_ms, request_id, user_id = access
     message = f"{method} {path} {status} {duration_ms:.1f}ms"
     if could_hold_secrets(message):  # else neither can the method or the path, its parts
         message, method, path = scrub_text(message), scrub_text(method), scrub_text(path)

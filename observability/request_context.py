@@ -25,7 +25,7 @@ from typing import Any
 from flask import Flask
 
 from observability import metrics
-from observability.access_log import log_access
+from observability.access_log import Access, log_access
 from observability.logs import REQUEST_ID_KEY, USER_ID_KEY
 from web_security import ResponseHeaders
 
@@ -92,7 +92,7 @@ class RequestEnvelope:
             metrics.record(method, metrics.route_label(answered), code, seconds)
         path = answered.path if answered is not None else environ.get("PATH_INFO", "")
         request_id, user_id = environ[REQUEST_ID_KEY], environ.get(USER_ID_KEY)
-        log_access(method, path, code, seconds * 1000, request_id, user_id)
+        log_access(Access(method, path, code, seconds * 1000, request_id, user_id))
 
 
 def register_request_envelope(app: Flask) -> None:

@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 
 from observability import access_log
-from observability.access_log import DIRECT_JSON, log_access
+from observability.access_log import DIRECT_JSON, Access, log_access
 from observability.logs import remove_app_handlers
 from tests.ops_support import throwaway_app
 
@@ -61,7 +61,7 @@ def line_written(*, direct: bool, path: str = "/api/v1/users/7", user_id: int | 
     handler.setStream(buffer)
     setattr(handler, DIRECT_JSON, direct)
     try:
-        log_access("GET", path, 200, 12.3456, "req-1", user_id)
+        log_access(Access("GET", path, 200, 12.3456, "req-1", user_id))
     finally:
         setattr(handler, DIRECT_JSON, True)
     return buffer.getvalue()
@@ -100,7 +100,7 @@ def test_another_handler_on_the_root_logger_gets_the_record(json_app):
     with app_handlers_alone() as handlers:
         handlers.append(listener)
         assert access_log.direct_handler() is None
-        log_access("GET", "/health", 200, 1.0, "req-2", None)
+        log_access(Access("GET", "/health", 200, 1.0, "req-2", None))
     assert [r.getMessage() for r in records] == ["GET /health 200 1.0ms"]
 
 
@@ -118,7 +118,7 @@ def test_a_closed_stream_falls_back_to_logging(json_app, monkeypatch):
         closed.close()
         handler.setStream(closed)
         monkeypatch.setattr(handler, "handleError", reported.append)
-        log_access("GET", "/health", 200, 1.0, "req-3", None)  # nothing reaches the request
+        log_access(Access("GET", "/health", 200, 1.0, "req-3", None))  # nothing reaches the request
     assert [r.getMessage() for r in reported] == ["GET /health 200 1.0ms"]
 
 
