@@ -29,7 +29,7 @@ from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
-from services.base_service import reads_engine
+from services.base_service import read_only, reads_engine
 
 Row = dict[str, Any]
 AnySelect = Select[*tuple[Any, ...]]
@@ -59,7 +59,7 @@ def fetch_all(statement: AnySelect, parameters: Mapping[str, Any]) -> list[Row]:
     engine = reads_engine()
     compiled = compiled_read(statement, engine)
     if compiled is None:
-        with engine.connect() as connection:
+        with read_only() as connection:
             return [dict(row._mapping) for row in connection.execute(statement, parameters)]
     return _run(engine, compiled, parameters)
 
