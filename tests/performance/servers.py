@@ -16,10 +16,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 WORKERS = os.cpu_count() or 2
-# Per worker, for gthread and granian's blocking threads. Fewer threads contend less for the GIL
-# (reads got faster from 8 to 4); 4 leave reads two threads while two sign-ins hash
-# (PASSWORD_HASH_CONCURRENCY=2).
-THREADS = 4
+# Per worker, granian's blocking threads, as serve.py ships them (test_serve.py holds the two
+# equal): fewer threads contend less for the GIL (decisions 0043, 0140).
+THREADS = 2
 
 # granian as the app's alternative server and the references' server (module path last). The
 # server the container ships is read from the Dockerfile by bench.py.

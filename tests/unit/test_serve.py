@@ -23,7 +23,7 @@ def test_no_healthy_worker_is_recycled_and_a_dead_one_is_replaced():
     assert "GRANIAN_WORKERS_LIFETIME" not in env
     assert "GRANIAN_WORKERS_MAX_RSS" not in env
     assert env["GRANIAN_RESPAWN_FAILED_WORKERS"] == "true"
-    assert env["GRANIAN_BLOCKING_THREADS"] == "4"
+    assert env["GRANIAN_BLOCKING_THREADS"] == "2"
     assert env["GRANIAN_BACKLOG"] == "2048"
 
 
@@ -39,3 +39,9 @@ def test_the_metrics_directory_loses_only_an_earlier_runs_metric_files(tmp_path,
     named: dict[str, str] = {}
     assert prepare_metrics_dir(named).parent == tmp_path
     assert named["PROMETHEUS_MULTIPROC_DIR"].startswith(str(tmp_path / "prometheus-"))
+
+
+def test_the_benchmarks_serve_the_references_with_the_shipped_thread_count():
+    from tests.performance import servers
+
+    assert str(servers.THREADS) == server_environment({})["GRANIAN_BLOCKING_THREADS"]
