@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple, TextIO
 
@@ -80,25 +81,28 @@ def direct_handler() -> logging.StreamHandler[TextIO] | None:
 
 def json_line(access: Access) -> str:
     """The line as the JSON formatter writes it: its fields (`logs.JSON_FIELDS`, renamed), the
-    extras, then the time; text scrubbed as `RedactionFilter` scrubs it."""
+    extras, then the time; text scrubbed as `RedactionFilter` scrubs it.
+
+    Spelled out as `json.dumps` would write that dict (its separators, `ensure_ascii=False`
+    string escaping, `repr` of numbers), not built as one: a third of the cost.
+    """
     method, path, status, duration_ms, request_id, user_id = access
     message = f"{method} {path} {status} {duration_ms:.1f}ms"
     if could_hold_secrets(message):  # else neither can the method or the path, its parts
         message, method, path = scrub_text(message), scrub_text(method), scrub_text(path)
-    fields = {
-        "level": "INFO",
-        "logger": access_logger.name,
-        "message": message,
-        "request_id": request_id,
-        "user_id": user_id,
-        "process": os.getpid(),
-        "method": method,
-        "path": path,
-        "status": status,
-        "duration_ms": round(duration_ms, 2),
-        "timestamp": datetime.fromtimestamp(time.time(), tz=UTC).isoformat(),
-    }
-    return json.dumps(fields, ensure_ascii=False)
+    timestamp = datetime.fromtimestamp(time.time(), tz=UTC).isoformat()
+    return (
+        f'{{"level": "INFO", "logger": {_LOGGER}, "message": {_string(message)}, '
+        f'"request_id": {_string(request_id)}, '
+        f'"user_id": {"null" if user_id is None else int(user_id)}, "process": {os.getpid()}, '
+        f'"method": {_string(method)}, "path": {_string(path)}, "status": {int(status)}, '
+        f'"duration_ms": {float(round(duration_ms, 2))!r}, "timestamp": "{timestamp}"}}'
+    )
+
+
+# json.dumps's own escaping of a string with ensure_ascii=False (quotes included).
+_string: Callable[[str], str] = json.encoder.encode_basestring
+_LOGGER = _string(access_logger.name)
 
 
 def written(handler: logging.StreamHandler[TextIO], text: str) -> bool:

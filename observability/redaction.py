@@ -68,10 +68,16 @@ STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, N
 # Matches wherever any rule above could: each rule needs one of these (case aside). Most log text
 # (an access line's method, path, status) has none, and one search is cheaper than six rules.
 _ANY_RULE_COULD_MATCH = re.compile(rf"://|bearer|basic|eyJ|{_KEYWORDS}", re.IGNORECASE)
+# The same search, case-sensitive, over lowercased ASCII text: a tenth of the time. (Only for
+# ASCII: IGNORECASE also folds letters such as the long s (U+017F) or the Kelvin sign (U+212A)
+# that `lower` keeps.)
+_ANY_RULE_COULD_MATCH_LOWERCASE = re.compile(rf"://|bearer|basic|eyj|{_KEYWORDS}")
 
 
 def could_hold_secrets(text: str) -> bool:
     """False when no rule can match `text`, nor any part of it (the test has no anchors)."""
+    if text.isascii():
+        return _ANY_RULE_COULD_MATCH_LOWERCASE.search(text.lower()) is not None
     return _ANY_RULE_COULD_MATCH.search(text) is not None
 
 

@@ -10,6 +10,7 @@ judged by.
 
     python tests/performance/inprocess.py        # BENCH_ROUNDS (5), BENCH_CALLS (2000) a round
     BENCH_PROFILE=1 python tests/performance/inprocess.py   # cProfile of the app instead
+    BENCH_PROFILE=1 BENCH_SORT=tottime BENCH_LINES=80 ...   # sorted by own time, 80 lines
 """
 
 from __future__ import annotations
@@ -113,7 +114,11 @@ def measure(application: WSGIApp, floor: WSGIApp, tokens: list[tuple[str, str]])
     if os.environ.get("BENCH_PROFILE"):
         profile = cProfile.Profile()
         profile.runcall(cpu_per_call, systems["app"], CALLS)
-        pstats.Stats(profile).sort_stats("cumulative").print_stats(60)
+        order, lines = (
+            os.environ.get("BENCH_SORT", "cumulative"),
+            os.environ.get("BENCH_LINES", "60"),
+        )
+        pstats.Stats(profile).sort_stats(order).print_stats(int(lines))
         return 0
     figures: dict[str, list[float]] = {name: [] for name in systems}
     for round_number in range(ROUNDS):

@@ -4,7 +4,13 @@ import logging
 
 import pytest
 
-from observability.redaction import REDACTED, RedactionFilter, scrub_text, scrub_value
+from observability.redaction import (
+    REDACTED,
+    RedactionFilter,
+    could_hold_secrets,
+    scrub_text,
+    scrub_value,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -51,6 +57,25 @@ def test_text_skipped_by_the_quick_check_cannot_hold_a_secret(text, secret):
     """Text without any rule's trigger is passed through unscanned; case does not hide one."""
     assert secret not in scrub_text(text)
     assert scrub_text("GET /api/v1/users/42 200 1.3ms") == "GET /api/v1/users/42 200 1.3ms"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "GET /api/v1/users/42 200 1.3ms",
+        "GET /AUTH/VERIFY-EMAIL/EYJHBGCIOIJ 200 1.0ms",
+        "PaSsWoRd=x",
+        "a PA\u017fSWORD=x",  # the long s: IGNORECASE folds it to "s", `lower` keeps it
+        "api_\u212aey=1",  # the Kelvin sign, folded to "k"
+        "Grüße aus /users/7",
+        "X-API_KEY: 1",
+    ],
+)
+def test_the_quick_check_finds_what_its_case_insensitive_pattern_finds(text):
+    """The lowercase shortcut for ASCII text answers as the IGNORECASE pattern does."""
+    from observability.redaction import _ANY_RULE_COULD_MATCH
+
+    assert could_hold_secrets(text) == (_ANY_RULE_COULD_MATCH.search(text) is not None)
 
 
 def test_scrub_text_keeps_harmless_text_and_is_idempotent():
