@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hmac
 import os
-import threading
-import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from sqlalchemy.engine import Engine
 
 from errors import AuthenticationRequired
 from models.base import db
+from services import deferred
 
 # Any process (a `flask db upgrade` before gunicorn, say) may import this module first.
 if _multiproc_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -115,57 +114,25 @@ def get_metrics() -> ResponseReturnValue:
 
 class LiveGauges:
     """This process's requests in flight and database connections checked out, written to their
-    gauges once a second by a daemon thread, when the process falls idle (its last request in
-    flight ends) and before a scrape, instead of on every request and every checkout.
+    gauges by `services.deferred.PROCESS` (once a second, and when the process falls idle) and
+    before a scrape, instead of on every request and every checkout.
 
     In multiprocess mode each write is a locked write into a shared-memory file: four per request
     (in flight up and down, a connection out and back), ~3 % of a worker's time on get-by-id
     (issue 18). Counted in memory instead, a busy worker's gauges are at most a second old, and an
     idle worker's are exact."""
 
-    INTERVAL = 1.0
-
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._in_flight = 0
         self._engines: weakref.WeakSet[Engine] = weakref.WeakSet()
-        self._sampler_pid = 0
 
     def watch(self, engine: Engine) -> None:
         """Count `engine`'s checked-out connections too."""
         self._engines.add(engine)
 
-    def started(self) -> None:
-        """A request came in."""
-        if self._sampler_pid != os.getpid():
-            self._start_sampler()
-        with self._lock:
-            self._in_flight += 1
-
-    def finished(self) -> None:
-        """A request left (answered or failed)."""
-        with self._lock:
-            self._in_flight -= 1
-            idle = self._in_flight == 0
-        if idle:
-            self.sample()
-
     def sample(self) -> None:
         """Write the current values to the gauges."""
-        IN_FLIGHT.set(self._in_flight)
+        IN_FLIGHT.set(deferred.PROCESS.in_flight)
         POOL_CHECKED_OUT.set(sum(_checked_out(engine) for engine in self._engines))
-
-    def _start_sampler(self) -> None:
-        with self._lock:  # once per process (a forked worker starts its own)
-            if self._sampler_pid == os.getpid():
-                return
-            self._sampler_pid = os.getpid()
-        threading.Thread(target=self._sample_forever, name="metrics-sampler", daemon=True).start()
-
-    def _sample_forever(self) -> None:
-        while True:
-            time.sleep(self.INTERVAL)
-            self.sample()
 
 
 def _checked_out(engine: Engine) -> int:
@@ -199,4 +166,5 @@ def register_metrics(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             LIVE.watch(engine)
+    deferred.PROCESS.every_second(LIVE.sample)
     app.register_blueprint(bp)

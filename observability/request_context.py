@@ -27,6 +27,7 @@ from flask import Flask
 from observability import metrics
 from observability.access_log import Access, log_access
 from observability.logs import REQUEST_ID_KEY, USER_ID_KEY
+from services import deferred
 from web_security import ResponseHeaders
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -75,13 +76,11 @@ class RequestEnvelope:
             self.finish(environ, status, time.perf_counter() - started)
             return start_response(status, headers, exc_info)
 
-        if not self.counted:
-            return self.wrapped(environ, start)
-        metrics.LIVE.started()
+        deferred.PROCESS.started()
         try:
             return self.wrapped(environ, start)
         finally:
-            metrics.LIVE.finished()
+            deferred.PROCESS.finished()
 
     def finish(self, environ: Environ, status: str, seconds: float) -> None:
         """Count and time the answered request, and write its access line."""

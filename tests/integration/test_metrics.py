@@ -8,6 +8,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from observability import metrics
+from services import deferred
 from tests.ops_support import throwaway_app
 
 pytestmark = pytest.mark.integration
@@ -80,25 +81,27 @@ def test_the_live_gauges_are_written_when_the_process_falls_idle(app):
     from models import db
 
     with app.app_context(), db.engine.connect():
-        metrics.LIVE.started()
+        deferred.PROCESS.started()
         metrics.LIVE.sample()
         assert REGISTRY.get_sample_value("http_requests_in_progress") >= 1
         busy_pool = REGISTRY.get_sample_value("db_pool_connections_checked_out")
-    metrics.LIVE.finished()  # the last request in flight: written at once, no sampler wait
+    deferred.PROCESS.finished()  # the last request in flight: written at once, no sampler wait
     assert REGISTRY.get_sample_value("http_requests_in_progress") == 0
     assert REGISTRY.get_sample_value("db_pool_connections_checked_out") == busy_pool - 1
 
 
-def test_a_sampler_thread_keeps_a_busy_process_current(app, monkeypatch):
-    monkeypatch.setattr(metrics.LiveGauges, "INTERVAL", 0.05)
-    live = metrics.LiveGauges()
-    live.started()  # starts this process's sampler
+def test_a_ticker_thread_keeps_a_busy_process_current(app, monkeypatch):
+    monkeypatch.setattr(deferred.Deferred, "INTERVAL", 0.05)
+    process = deferred.Deferred()
+    monkeypatch.setattr(deferred, "PROCESS", process)
+    process.every_second(metrics.LIVE.sample)
+    process.started()  # starts this process's ticker
     metrics.IN_FLIGHT.set(-1)
     deadline = time.monotonic() + 5
     while REGISTRY.get_sample_value("http_requests_in_progress") != 1:
         assert time.monotonic() < deadline, "no sample within 5 s"
         time.sleep(0.02)
-    live.finished()
+    process.finished()
 
 
 def test_multiprocess_exposition_reads_the_shared_directory(monkeypatch, tmp_path):

@@ -7,10 +7,10 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import event, text, update
 
 from models import AuditEvent, AuthSession, RefreshToken, db, utcnow
-from services import audit_service, session_activity, session_service
+from services import audit_service, deferred, session_activity, session_service
 from tests.factories import PASSWORD, browser_login, create_user, login, signed_in_user
 from tests.mail_server import configured
 
@@ -153,6 +153,36 @@ def test_last_used_at_is_written_at_most_once_a_minute(app, client):
     assert stored(app, session_id).last_used_at > two_minutes_ago
 
 
+def test_stamps_wait_off_the_request_path_and_are_written_together(app, client):
+    """While another request is in flight no request writes its stamp; the process falling idle
+    writes them all in one transaction (decision 0140)."""
+    user = create_user(app)
+    sessions = [login_from(client, user.email, agent) for agent in (FIREFOX, CHROME_MAC)]
+    ids = [session_id_of(app, refresh) for _, refresh in sessions]
+    session_activity.forget()
+    for session_id in ids:
+        set_session(app, session_id, last_used_at=None)
+    with app.app_context():
+        engine = db.engine
+    transactions: list[object] = []
+
+    def began(connection: object) -> None:
+        transactions.append(connection)
+
+    event.listen(engine, "begin", began)
+    deferred.PROCESS.started()  # a request of another thread, still in flight
+    try:
+        for headers, _ in sessions:
+            assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+        assert [stored(app, session_id).last_used_at for session_id in ids] == [None, None]
+        transactions.clear()
+    finally:
+        deferred.PROCESS.finished()
+        event.remove(engine, "begin", began)
+    assert all(stored(app, session_id).last_used_at is not None for session_id in ids)
+    assert len(transactions) == 1
+
+
 def test_the_activity_map_stays_bounded(app, monkeypatch):
     monkeypatch.setattr(session_activity, "MAP_LIMIT", 3)
     with app.app_context():
@@ -172,7 +202,7 @@ def test_a_failed_stamp_never_fails_the_request(app, client, monkeypatch, caplog
     monkeypatch.setattr(session_activity, "TOUCH", broken)
     caplog.set_level("WARNING")
     assert client.get("/api/v1/users/me", headers=headers).status_code == 200
-    assert "session last-use stamp not written" in caplog.text
+    assert "session last-use stamps not written (1)" in caplog.text
 
 
 def test_a_stamp_never_waits_long_behind_a_row_lock(app, client, is_postgres, caplog):
@@ -191,7 +221,7 @@ def test_a_stamp_never_waits_long_behind_a_row_lock(app, client, is_postgres, ca
         assert client.get("/api/v1/users/me", headers=headers).status_code == 200
         assert time.monotonic() - started < 5
         holder.rollback()
-    assert "session last-use stamp not written: OperationalError" in caplog.text
+    assert "session last-use stamps not written (1): OperationalError" in caplog.text
 
 
 def test_ending_a_session_stops_its_tokens_at_once(app, client):

@@ -1,0 +1,79 @@
+"""Work taken off the request path: done by a daemon thread in each process once a second, and at
+once when the process falls idle (its last request in flight ends; the request middleware counts
+them), so an idle process is always current and a busy one at most a second behind.
+
+Two users (decisions 0139, 0140): the Prometheus live gauges (`metrics.LiveGauges.sample`) and
+the sessions' last-use stamps (`session_activity.flush`), which a busy worker then writes in one
+statement a second instead of one transaction per session on the request that used it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+
+logger = logging.getLogger(__name__)
+
+Task = Callable[[], None]
+
+
+class Deferred:
+    """This process's requests in flight, and the tasks run each second and on falling idle."""
+
+    INTERVAL = 1.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._tasks: dict[Task, None] = {}  # insertion-ordered set
+        self._ticker_pid = 0
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    def every_second(self, task: Task) -> None:
+        """Run `task` each second and whenever the process falls idle (once, however often
+        it is added). A task must be thread-safe: the two occasions may overlap."""
+        self._tasks[task] = None
+
+    def started(self) -> None:
+        """A request came in."""
+        if self._ticker_pid != os.getpid():
+            self._start_ticker()
+        with self._lock:
+            self._in_flight += 1
+
+    def finished(self) -> None:
+        """A request left (answered or failed); the last one out runs the tasks."""
+        with self._lock:
+            self._in_flight -= 1
+            idle = self._in_flight == 0
+        if idle:
+            self.run()
+
+    def run(self) -> None:
+        """Run every task now; one that fails is logged and the others still run."""
+        for task in list(self._tasks):
+            try:
+                task()
+            except Exception:  # a task must never fail a request or stop the ticker
+                logger.exception("deferred task %s failed", getattr(task, "__qualname__", task))
+
+    def _start_ticker(self) -> None:
+        with self._lock:  # once per process (a forked worker starts its own)
+            if self._ticker_pid == os.getpid():
+                return
+            self._ticker_pid = os.getpid()
+        threading.Thread(target=self._tick_forever, name="deferred-ticker", daemon=True).start()
+
+    def _tick_forever(self) -> None:
+        while True:
+            time.sleep(self.INTERVAL)
+            self.run()
+
+
+PROCESS = Deferred()

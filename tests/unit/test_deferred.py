@@ -1,0 +1,49 @@
+"""services.deferred: the tasks run when the process falls idle, a failing one is logged and the
+others still run, and each task runs once however often it was added."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from services.deferred import Deferred
+
+pytestmark = pytest.mark.unit
+
+
+def test_the_last_request_out_runs_the_tasks():
+    process, runs = Deferred(), []
+    process.every_second(lambda: runs.append("ran"))
+    process.started()
+    process.started()
+    process.finished()
+    assert runs == [], "a request is still in flight"
+    process.finished()
+    assert runs == ["ran"]
+
+
+def test_a_task_added_twice_runs_once():
+    process, runs = Deferred(), []
+
+    def task() -> None:
+        runs.append(1)
+
+    process.every_second(task)
+    process.every_second(task)
+    process.run()
+    assert runs == [1]
+
+
+def test_a_failing_task_is_logged_and_the_others_still_run(caplog):
+    process, runs = Deferred(), []
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    process.every_second(broken)
+    process.every_second(lambda: runs.append("after"))
+    caplog.set_level(logging.ERROR)
+    process.run()
+    assert runs == ["after"]
+    assert "deferred task" in caplog.text and "broken" in caplog.text
