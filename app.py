@@ -7,6 +7,7 @@ database connection.
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -116,9 +117,20 @@ def register_shellcontext(app: Flask) -> None:
 
 def _build_application() -> Flask:
     try:
-        return create_app()
+        built = create_app()
     except ConfigError as exc:
         raise SystemExit(f"Refusing to start: {exc}") from exc
+    settle_heap()
+    return built
+
+
+def settle_heap() -> None:
+    """Hide what start-up left alive (the modules, the app, its extensions: ~190,000 objects that
+    live as long as the process) from the garbage collector. Every full collection under load
+    walked them all, ~90 ms with the worker's requests waiting: the get-by-id p99 fell from
+    ~115 to ~44 ms without it (decision 0141). Objects made later are collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 application = _build_application()

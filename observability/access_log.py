@@ -9,13 +9,22 @@ method, path and message scrubbed by the same rules (`redaction.scrub_text`), un
 lock. Anything else (text format, log files, another handler on the root logger such as a test's
 capture, tracing's ids on every line) goes through `logging` as before. Decision 0137;
 `tests/integration/test_access_log.py` holds the two paths to the same line.
+
+Lines written straight are buffered while requests are in flight, as nginx's `access_log ...
+buffer= flush=` does: `services.deferred` writes them out once a second and when the worker falls
+idle, and a buffer past 64 KiB is written at once. A write (a system call that lets the other
+threads take the GIL) cost about a tenth of a get-by-id under load (decision 0141). So under load
+a line reaches stdout within about a second, and a worker killed outright (SIGKILL, out of
+memory) loses at most that second of access lines; other log lines are never held back.
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,6 +32,7 @@ from typing import NamedTuple, TextIO
 
 from observability import logs
 from observability.redaction import could_hold_secrets, scrub_text
+from services import deferred
 
 access_logger = logging.getLogger("app.access")
 # Set on the one stdout handler configure_logging installs with the JSON format.
@@ -45,8 +55,12 @@ def log_access(access: Access) -> None:
     if not access_logger.isEnabledFor(logging.INFO):
         return
     handler = direct_handler()
-    if handler is not None and written(handler, json_line(access)):
-        return
+    if handler is not None:
+        if deferred.PROCESS.in_flight:
+            BUFFER.add(handler, json_line(access))
+            return
+        if written(handler, json_line(access) + handler.terminator):
+            return
     method, path, status, duration_ms = access[:4]
     record = access_logger.makeRecord(
         access_logger.name,
@@ -106,14 +120,64 @@ _LOGGER = _string(access_logger.name)
 
 
 def written(handler: logging.StreamHandler[TextIO], text: str) -> bool:
-    """Write `text` as one line on `handler`'s stream, as `StreamHandler.emit` writes a record;
-    False when the stream refused it (closed, broken pipe): `logging` then reports it its way."""
+    """Write `text` (whole lines) on `handler`'s stream, as `StreamHandler.emit` writes a record;
+    False when the stream refused it (closed, broken pipe)."""
     handler.acquire()
     try:
-        handler.stream.write(text + handler.terminator)
+        handler.stream.write(text)
         handler.flush()
     except (OSError, ValueError):
         return False
     finally:
         handler.release()
     return True
+
+
+class LineBuffer:
+    """Access lines waiting to be written to one handler's stream."""
+
+    LIMIT = 64 * 1024  # characters
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lines: list[str] = []
+        self._size = 0
+        self._handler: logging.StreamHandler[TextIO] | None = None
+
+    def add(self, handler: logging.StreamHandler[TextIO], line: str) -> None:
+        """Keep `line` for `handler`; write everything kept once past `LIMIT` (or before a line
+        for another handler, which a test may swap in)."""
+        if handler is not self._handler:
+            self.flush()
+        with self._lock:
+            self._handler = handler
+            self._lines.append(line + handler.terminator)
+            self._size += len(line)
+            full = self._size >= self.LIMIT
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every kept line; lines the stream refuses are reported as logging reports a
+        failed write (`Handler.handleError`) and dropped."""
+        with self._lock:
+            if not self._lines or self._handler is None:
+                return
+            lines, handler = self._lines, self._handler
+            self._lines, self._size = [], 0
+        if not written(handler, "".join(lines)):
+            record = access_logger.makeRecord(
+                access_logger.name,
+                logging.ERROR,
+                __file__,
+                0,
+                "%d access lines not written",
+                (len(lines),),
+                None,
+            )
+            handler.handleError(record)
+
+
+BUFFER = LineBuffer()
+deferred.PROCESS.every_second(BUFFER.flush)
+atexit.register(BUFFER.flush)

@@ -16,6 +16,7 @@ from flask import Flask
 from observability import access_log
 from observability.access_log import DIRECT_JSON, Access, log_access
 from observability.logs import remove_app_handlers
+from services import deferred
 from tests.ops_support import throwaway_app
 
 pytestmark = pytest.mark.integration
@@ -120,6 +121,53 @@ def test_a_closed_stream_falls_back_to_logging(json_app, monkeypatch):
         monkeypatch.setattr(handler, "handleError", reported.append)
         log_access(Access("GET", "/health", 200, 1.0, "req-3", None))  # nothing reaches the request
     assert [r.getMessage() for r in reported] == ["GET /health 200 1.0ms"]
+
+
+def test_lines_wait_while_requests_are_in_flight(json_app):
+    """Buffered under load, written when the worker falls idle (decision 0141)."""
+    with app_handlers_alone():
+        handler = stdout_handler()
+        stream = io.StringIO()
+        handler.setStream(stream)
+        deferred.PROCESS.started()  # a request in flight
+        try:
+            log_access(Access("GET", "/health", 200, 1.0, "req-4", None))
+            log_access(Access("GET", "/health", 200, 1.0, "req-5", None))
+            assert stream.getvalue() == ""
+        finally:
+            deferred.PROCESS.finished()
+    assert [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()] == [
+        "req-4",
+        "req-5",
+    ]
+
+
+def test_a_full_buffer_is_written_at_once(json_app, monkeypatch):
+    monkeypatch.setattr(access_log.LineBuffer, "LIMIT", 10)
+    with app_handlers_alone():
+        handler = stdout_handler()
+        stream = io.StringIO()
+        handler.setStream(stream)
+        deferred.PROCESS.started()
+        try:
+            log_access(Access("GET", "/health", 200, 1.0, "req-6", None))
+            assert json.loads(stream.getvalue())["request_id"] == "req-6"
+        finally:
+            deferred.PROCESS.finished()
+
+
+def test_buffered_lines_the_stream_refuses_are_reported(json_app, monkeypatch):
+    reported: list[logging.LogRecord] = []
+    with app_handlers_alone():
+        handler = stdout_handler()
+        closed = io.StringIO()
+        closed.close()
+        handler.setStream(closed)
+        monkeypatch.setattr(handler, "handleError", reported.append)
+        deferred.PROCESS.started()
+        log_access(Access("GET", "/health", 200, 1.0, "req-7", None))
+        deferred.PROCESS.finished()
+    assert [r.getMessage() for r in reported] == ["1 access lines not written"]
 
 
 @pytest.mark.parametrize(
