@@ -18,7 +18,7 @@ from werkzeug.serving import is_running_from_reloader
 import models
 from blueprints import register_blueprints
 from blueprints.rate_limits import register_refusals, skip_unlimited_routes
-from blueprints.security import current_account
+from blueprints.security import current_account, skip_cookie_upkeep_on_token_apis
 from commands import register_commands
 from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
@@ -82,6 +82,7 @@ def create_app(config_name: str | None = None) -> Flask:
     register_cors(app)
     register_blueprints(app)
     skip_unlimited_routes(app)
+    skip_cookie_upkeep_on_token_apis(app)
     register_errorhandlers(app)
     register_refusals(app)
     register_shellcontext(app)

@@ -10,7 +10,9 @@ that row, so logout and password changes end a session server-side even if its c
 
 from __future__ import annotations
 
-from flask import current_app, g, request, session
+from collections.abc import Callable
+
+from flask import Flask, Response, current_app, g, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
@@ -111,6 +113,23 @@ def bearer_claims() -> AccessClaims | None:
 def cookie_accepted() -> bool:
     """True where the session cookie may identify the caller: everywhere but the token APIs."""
     return not request.path.startswith(TOKEN_API_PREFIXES)
+
+
+def skip_cookie_upkeep_on_token_apis(app: Flask) -> None:
+    """Run Flask-Login's after-request function (the remember cookie's upkeep) outside the token
+    APIs only: they never read the session, and the function's look into it marked every API
+    answer `Vary: Cookie` through the session interface (~3 % of a get-by-id together). Fails
+    loudly unless Flask-Login registered it exactly once."""
+    hooks = app.after_request_funcs[None]
+    positions = [i for i, hook in enumerate(hooks) if hook == login_manager._update_remember_cookie]
+    if len(positions) != 1:
+        raise RuntimeError("Flask-Login's request hooks changed: review skip_cookie_upkeep")
+    upkeep: Callable[[Response], Response] = hooks[positions[0]]  # type: ignore[assignment]
+
+    def upkeep_outside_token_apis(response: Response) -> Response:
+        return upkeep(response) if cookie_accepted() else response
+
+    hooks[positions[0]] = upkeep_outside_token_apis
 
 
 def current_principal() -> Principal:
