@@ -111,7 +111,14 @@ def test_above_info_nothing_is_written(json_app):
         assert line_written(direct=True) == ""
 
 
-def test_a_closed_stream_falls_back_to_logging(json_app, monkeypatch):
+@pytest.mark.parametrize(
+    ("busy", "reported_as"),
+    [
+        (False, "GET /health 200 1.0ms"),  # written at once: it falls back to `logging`
+        (True, "1 access lines not written"),  # buffered, then refused as a batch
+    ],
+)
+def test_lines_a_closed_stream_refuses_are_reported(json_app, monkeypatch, busy, reported_as):
     reported: list[logging.LogRecord] = []
     with app_handlers_alone():
         handler = stdout_handler()
@@ -119,8 +126,12 @@ def test_a_closed_stream_falls_back_to_logging(json_app, monkeypatch):
         closed.close()
         handler.setStream(closed)
         monkeypatch.setattr(handler, "handleError", reported.append)
+        if busy:
+            deferred.PROCESS.started()
         log_access(Access("GET", "/health", 200, 1.0, "req-3", None))  # nothing reaches the request
-    assert [r.getMessage() for r in reported] == ["GET /health 200 1.0ms"]
+        if busy:
+            deferred.PROCESS.finished()
+    assert [r.getMessage() for r in reported] == [reported_as]
 
 
 def test_lines_wait_while_requests_are_in_flight(json_app):
@@ -154,20 +165,6 @@ def test_a_full_buffer_is_written_at_once(json_app, monkeypatch):
             assert json.loads(stream.getvalue())["request_id"] == "req-6"
         finally:
             deferred.PROCESS.finished()
-
-
-def test_buffered_lines_the_stream_refuses_are_reported(json_app, monkeypatch):
-    reported: list[logging.LogRecord] = []
-    with app_handlers_alone():
-        handler = stdout_handler()
-        closed = io.StringIO()
-        closed.close()
-        handler.setStream(closed)
-        monkeypatch.setattr(handler, "handleError", reported.append)
-        deferred.PROCESS.started()
-        log_access(Access("GET", "/health", 200, 1.0, "req-7", None))
-        deferred.PROCESS.finished()
-    assert [r.getMessage() for r in reported] == ["1 access lines not written"]
 
 
 @pytest.mark.parametrize(
