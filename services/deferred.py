@@ -2,9 +2,14 @@
 once when the process falls idle (its last request in flight ends; the request middleware counts
 them), so an idle process is always current and a busy one at most a second behind.
 
-Two users (decisions 0139, 0140): the Prometheus live gauges (`metrics.LiveGauges.sample`) and
-the sessions' last-use stamps (`session_activity.flush`), which a busy worker then writes in one
-statement a second instead of one transaction per session on the request that used it.
+Three users (decisions 0139-0141): the Prometheus live gauges (`metrics.LiveGauges.sample`),
+the sessions' last-use stamps (`session_activity.flush`: a busy worker writes them in one
+transaction a second instead of one per session on the request that used it) and the buffered
+access lines (`access_log.LineBuffer.flush`: one write a second instead of one a request).
+
+The idle run happens in the thread of the last request out, before the server sends that
+request's answer: at low traffic a request that stamped its session waits for the write, as
+every stamping request did before.
 """
 
 from __future__ import annotations
