@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from flask import request
+from flask import Flask, Response, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -35,4 +35,32 @@ def account_key() -> str:
     return f"account:{email_key(email[: EMAIL_MAX_LENGTH * 2])[:EMAIL_MAX_LENGTH]}"
 
 
-__all__ = ["account_key", "babel", "csrf", "db", "limiter", "login_manager", "migrate"]
+def narrow_after_request(
+    app: Flask, is_hook: Callable[[object], bool], when: Callable[[], bool], extension: str
+) -> None:
+    """Run the one after-request function of `extension` that `is_hook` picks only when `when()`
+    holds, in its place among the app's hooks (for one that can have nothing to do otherwise).
+    Fails loudly unless exactly one function matches, so an upgrade of the extension cannot
+    silently drop or double it."""
+    hooks = app.after_request_funcs[None]
+    positions = [i for i, hook in enumerate(hooks) if is_hook(hook)]
+    if len(positions) != 1:
+        raise RuntimeError(f"{extension}'s request hooks changed: review narrow_after_request")
+    hook: Callable[[Response], Response] = hooks[positions[0]]  # type: ignore[assignment]
+
+    def hook_when_needed(response: Response) -> Response:
+        return hook(response) if when() else response
+
+    hooks[positions[0]] = hook_when_needed
+
+
+__all__ = [
+    "account_key",
+    "babel",
+    "csrf",
+    "db",
+    "limiter",
+    "login_manager",
+    "migrate",
+    "narrow_after_request",
+]

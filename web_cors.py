@@ -23,8 +23,10 @@ from collections.abc import Callable, Mapping
 from re import Pattern
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from flask_cors import CORS
+
+from extensions import narrow_after_request
 
 API_PATHS = "/api/v1/"
 LEGACY_PATHS = "/v1/"
@@ -109,14 +111,10 @@ def skip_without_origin(app: Flask, registered: list[Callable[..., Any]]) -> Non
     """Run Flask-CORS's after-request function only for requests that carry `Origin`: without
     one (every API client but a browser) it adds nothing (`always_send=False`), after matching
     the path and reading the headers on every request (~1.5 % of a get-by-id). `registered`:
-    the app's after-request functions before `CORS(app)`; fails loudly unless it added one."""
-    hooks = app.after_request_funcs[None]
-    added = [i for i, hook in enumerate(hooks) if hook not in registered]
-    if len(added) != 1:
-        raise RuntimeError("Flask-CORS's request hooks changed: review skip_without_origin")
-    add_headers: Callable[[Response], Response] = hooks[added[0]]  # type: ignore[assignment]
-
-    def add_headers_when_asked(response: Response) -> Response:
-        return add_headers(response) if "HTTP_ORIGIN" in request.environ else response
-
-    hooks[added[0]] = add_headers_when_asked
+    the app's after-request functions before `CORS(app)`; the one not among them is Flask-CORS's."""
+    narrow_after_request(
+        app,
+        lambda hook: hook not in registered,
+        lambda: "HTTP_ORIGIN" in request.environ,
+        "Flask-CORS",
+    )

@@ -10,15 +10,13 @@ that row, so logout and password changes end a session server-side even if its c
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import Flask, Response, current_app, g, request, session
+from flask import Flask, current_app, g, request, session
 from flask_login import UserMixin, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
 from domain.texts import N_
 from errors import AuthenticationRequired, Forbidden, InvalidToken
-from extensions import csrf, login_manager
+from extensions import csrf, login_manager, narrow_after_request
 from models import User
 from observability.logs import identify
 from services import session_activity
@@ -118,18 +116,13 @@ def cookie_accepted() -> bool:
 def skip_cookie_upkeep_on_token_apis(app: Flask) -> None:
     """Run Flask-Login's after-request function (the remember cookie's upkeep) outside the token
     APIs only: they never read the session, and the function's look into it marked every API
-    answer `Vary: Cookie` through the session interface (~3 % of a get-by-id together). Fails
-    loudly unless Flask-Login registered it exactly once."""
-    hooks = app.after_request_funcs[None]
-    positions = [i for i, hook in enumerate(hooks) if hook == login_manager._update_remember_cookie]
-    if len(positions) != 1:
-        raise RuntimeError("Flask-Login's request hooks changed: review skip_cookie_upkeep")
-    upkeep: Callable[[Response], Response] = hooks[positions[0]]  # type: ignore[assignment]
-
-    def upkeep_outside_token_apis(response: Response) -> Response:
-        return upkeep(response) if cookie_accepted() else response
-
-    hooks[positions[0]] = upkeep_outside_token_apis
+    answer `Vary: Cookie` through the session interface (~3 % of a get-by-id together)."""
+    narrow_after_request(
+        app,
+        lambda hook: hook == login_manager._update_remember_cookie,
+        cookie_accepted,
+        "Flask-Login",
+    )
 
 
 def current_principal() -> Principal:
