@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 
 from errors import AuthenticationRequired
 from models.base import db
-from services import deferred
+from services import deferred, direct_reads
 
 # Any process (a `flask db upgrade` before gunicorn, say) may import this module first.
 if _multiproc_dir := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -136,8 +136,11 @@ class LiveGauges:
 
 
 def _checked_out(engine: Engine) -> int:
+    """Connections of `engine` in use: out of its pool, and not parked between direct reads."""
     checked_out = getattr(engine.pool, "checkedout", None)  # QueuePool; SQLite's pools have none
-    return int(checked_out()) if checked_out is not None else 0
+    if checked_out is None:
+        return 0
+    return max(int(checked_out()) - direct_reads.PARKED.count(engine), 0)
 
 
 LIVE = LiveGauges()

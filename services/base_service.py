@@ -111,6 +111,9 @@ def reads_engine() -> Engine:
 # A reads connection back in the pool for less than this is used without a ping (decision 0124).
 IDLE_PING_SECONDS = 1.0
 RETURNED_AT = "returned_at"
+# Set on a connection checked in after sitting unused elsewhere (services.direct_reads parks
+# connections between reads): the monotonic time it has been idle since, instead of now.
+IDLE_SINCE = "idle_since"
 
 
 def init_app(app: Any) -> None:
@@ -138,7 +141,7 @@ def ping_when_idle(engine: Engine) -> None:
 
 
 def _note_return(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-    record.info[RETURNED_AT] = time.monotonic()
+    record.info[RETURNED_AT] = record.info.pop(IDLE_SINCE, None) or time.monotonic()
 
 
 def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:

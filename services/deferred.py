@@ -2,10 +2,12 @@
 once when the process falls idle (its last request in flight ends; the request middleware counts
 them), so an idle process is always current and a busy one at most a second behind.
 
-Three users (decisions 0139-0141): the Prometheus live gauges (`metrics.LiveGauges.sample`),
-the sessions' last-use stamps (`session_activity.flush`: a busy worker writes them in one
-transaction a second instead of one per session on the request that used it) and the buffered
-access lines (`access_log.LineBuffer.flush`: one write a second instead of one a request).
+Its users (decisions 0139-0143): the Prometheus live gauges (`metrics.LiveGauges.sample`) and
+request counts (`metrics.RequestTallies.flush`), the sessions' last-use stamps
+(`session_activity.flush`: a busy worker writes them in one transaction a second instead of one
+per session on the request that used it), the buffered access lines (`access_log.LineBuffer.flush`:
+one write a second instead of one a request), and, each second only, the reads connections parked
+between direct reads (`direct_reads.ParkedConnections.give_back`).
 
 The idle run happens in the thread of the last request out, before the server sends that
 request's answer: at low traffic a request that stamped its session waits for the write, as
@@ -33,17 +35,18 @@ class Deferred:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._tasks: dict[Task, None] = {}  # insertion-ordered set
+        self._tasks: dict[Task, bool] = {}  # insertion-ordered: task -> also run on falling idle
         self._ticker_pid = 0
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
-    def every_second(self, task: Task) -> None:
-        """Run `task` each second and whenever the process falls idle (once, however often
-        it is added). A task must be thread-safe: the two occasions may overlap."""
-        self._tasks[task] = None
+    def every_second(self, task: Task, *, on_idle: bool = True) -> None:
+        """Run `task` each second and (unless `on_idle` is false) whenever the process falls
+        idle; once, however often it is added. A task must be thread-safe: the two occasions
+        may overlap."""
+        self._tasks[task] = on_idle
 
     def started(self) -> None:
         """A request came in."""
@@ -58,11 +61,14 @@ class Deferred:
             self._in_flight -= 1
             idle = self._in_flight == 0
         if idle:
-            self.run()
+            self.run(idle=True)
 
-    def run(self) -> None:
-        """Run every task now; one that fails is logged and the others still run."""
-        for task in list(self._tasks):
+    def run(self, *, idle: bool = False) -> None:
+        """Run every task now (on falling idle: those that asked for it); one that fails is
+        logged and the others still run."""
+        for task, on_idle in list(self._tasks.items()):
+            if idle and not on_idle:
+                continue
             try:
                 task()
             except Exception:  # a task must never fail a request or stop the ticker

@@ -15,20 +15,32 @@ connection is invalidated, so the error handlers and the pool behave as for any 
 Anything else runs through `Connection.execute` as before: another database or driver (SQLite),
 a statement with an expanding `IN` parameter (compiled per call), or an engine with cursor-event
 listeners (SQL echo, the tracing instrumentation), which expect to see each statement.
+
+Between two direct reads a connection stays checked out, parked here (`ParkedConnections`,
+decision 0143): the pool's checkout and checkin (its queue, lock, events and reset) cost ~20 µs
+a read, parking costs ~1 µs. A parked connection goes back to the pool within a second (each
+second `services.deferred` gives every one back), so the pool's idle ping, recycling and
+`dispose()` still apply to it: one parked for `IDLE_PING_SECONDS` or more, or from a pool since
+replaced, is never used again and goes back through the pool as idle since it was parked.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import RawCursor
 from sqlalchemy import Engine, Select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import Pool, PoolProxiedConnection
 
+from services import base_service, deferred
 from services.base_service import read_only, reads_engine
 
 Row = dict[str, Any]
@@ -133,13 +145,95 @@ def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return PYFORMAT_PARAMETER.sub(number, sql), tuple(names)
 
 
+class Parked(NamedTuple):
+    pool: Pool  # the engine's pool when the connection was parked
+    connection: PoolProxiedConnection
+    since: float  # time.monotonic() when parked
+
+
+class ParkedConnections:
+    """Reads connections kept checked out between direct reads, per engine, newest last."""
+
+    def __init__(self) -> None:
+        self._by_engine: weakref.WeakKeyDictionary[Engine, list[Parked]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def take(self, engine: Engine) -> PoolProxiedConnection:
+        """The newest parked connection still fit to use, else one from the pool."""
+        parked = self._by_engine.get(engine)
+        while parked:
+            try:
+                entry = parked.pop()  # atomic: two threads never take the same one
+            except IndexError:
+                break
+            current, idle = engine.pool, time.monotonic() - entry.since
+            if entry.pool is current and idle < base_service.IDLE_PING_SECONDS:
+                return entry.connection
+            _give_back(entry, current)
+        return engine.raw_connection()
+
+    def park(self, engine: Engine, connection: PoolProxiedConnection) -> None:
+        """Keep `connection` (checked out of `engine`'s pool, just used) for the next read."""
+        parked = self._by_engine.get(engine)
+        if parked is None:
+            parked = self._by_engine.setdefault(engine, [])
+            weakref.finalize(engine, _give_back_all, parked, None)
+        parked.append(Parked(engine.pool, connection, time.monotonic()))
+
+    def count(self, engine: Engine) -> int:
+        """How many of `engine`'s checked-out connections are parked (not in use)."""
+        return len(self._by_engine.get(engine, ()))
+
+    def give_back(self, engine: Engine | None = None) -> None:
+        """Return every parked connection (of `engine`, or of all) to its pool."""
+        chosen = [engine] if engine is not None else list(self._by_engine)
+        for each in chosen:
+            parked = self._by_engine.get(each)
+            if parked:
+                _give_back_all(parked, each.pool)
+
+    def forget_inherited(self) -> None:
+        """In a forked child: drop the parent's parked connections unused and unclosed (their
+        sockets are the parent's), and never finalize them (that would check them in here)."""
+        _INHERITED.extend(self._by_engine.items())
+        self._by_engine = weakref.WeakKeyDictionary()
+
+
+def _give_back_all(parked: list[Parked], current: Pool | None) -> None:
+    while parked:
+        try:
+            entry = parked.pop()
+        except IndexError:
+            return
+        _give_back(entry, current)
+
+
+def _give_back(entry: Parked, current: Pool | None) -> None:
+    """Check `entry`'s connection in to its pool if that is still the engine's (`current`),
+    idle since it was parked: the pool's ping counts from then. A connection of a pool disposed
+    of meanwhile (or of an engine gone) is closed, as `dispose()` closes those checked in."""
+    if entry.pool is current:
+        entry.connection.info[base_service.IDLE_SINCE] = entry.since
+        entry.connection.close()
+    else:
+        entry.connection.invalidate()
+
+
+PARKED = ParkedConnections()
+_INHERITED: list[object] = []
+deferred.PROCESS.every_second(PARKED.give_back, on_idle=False)
+os.register_at_fork(after_in_child=PARKED.forget_inherited)
+
+
 def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) -> list[Row]:
     bound = compiled.defaults | dict(parameters)
     for name, process in compiled.bind_processors:
         if name in bound:
             bound[name] = process(bound[name])
     values = [bound[name] for name in compiled.parameter_names]
-    connection = engine.raw_connection()
+    connection = PARKED.take(engine)
+    parked = False
     try:
         cursor = RawCursor(connection.driver_connection)  # type: ignore[arg-type]
         try:
@@ -147,10 +241,13 @@ def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) 
             rows = cursor.fetchall()
         finally:
             cursor.close()
+        PARKED.park(engine, connection)
+        parked = True
     except engine.dialect.loaded_dbapi.Error as exc:
         lost = engine.dialect.is_disconnect(exc, connection, None)
         if lost:  # what SQLAlchemy's Connection does: this one and every older one are replaced
             engine.pool._invalidate(connection, exc)
+            PARKED.give_back(engine)  # older ones parked here too: the pool replaces them
         raise DBAPIError.instance(
             compiled.sql,
             bound,
@@ -161,7 +258,8 @@ def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) 
             dialect=engine.dialect,
         ) from exc
     finally:
-        connection.close()
+        if not parked:
+            connection.close()
     return [_row(compiled, values) for values in rows]
 
 

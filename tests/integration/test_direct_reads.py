@@ -3,16 +3,20 @@ and leave everything else to it (decision 0136)."""
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, event, func, select
+from prometheus_client import REGISTRY
+from sqlalchemy import bindparam, event, func, select, text
 from sqlalchemy.exc import OperationalError
 
 from models import User, db
 from models.base import UTCDateTime
+from observability import metrics
 from schemas.user import UserListQuery
 from services import base_service, direct_reads, user_service
 from services.auth.authentication import CALLER_ROLE
@@ -135,9 +139,15 @@ def test_sqlite_reads_through_sqlalchemy(users, is_postgres):
 
 @pytest.fixture
 def postgres_app(users, is_postgres):
+    """The app with its reads pool emptied before and after the test: no connection parked or
+    pooled by another test, and none this one closed on the server left for the next."""
     if not is_postgres:
         pytest.skip("reads run on the cursor on PostgreSQL only")
-    return users
+    with users.app_context():
+        reads_engine().dispose()
+    yield users
+    with users.app_context():
+        reads_engine().dispose()
 
 
 def test_a_lost_connection_fails_as_sqlalchemy_fails_and_is_replaced(postgres_app, monkeypatch):
@@ -195,3 +205,80 @@ def test_the_sql_is_numbered_once_per_name():
     )
     assert sql == "SELECT $1, $2 WHERE x LIKE 'p%' AND y = $1 AND z = $3"
     assert names == ("a", "b_1", "param.odd")
+
+
+def _backend_alive(pid: int) -> bool:
+    with db.engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        alive = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
+        return bool(connection.scalar(alive, {"pid": pid}))
+
+
+def _wait_gone(pid: int) -> bool:
+    deadline = time.monotonic() + 5
+    while _backend_alive(pid):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_connection_stays_parked_between_reads_and_is_not_counted_as_in_use(postgres_app):
+    with postgres_app.app_context():
+        engine = reads_engine()
+        direct_reads.PARKED.give_back(engine)
+        first = fetch_first(BACKEND, {})
+        assert direct_reads.PARKED.count(engine) == 1
+        assert fetch_first(BACKEND, {}) == first, "the parked connection answered again"
+        assert engine.pool.checkedout() == direct_reads.PARKED.count(engine) == 1
+        metrics.LIVE.sample()
+        assert REGISTRY.get_sample_value("db_pool_connections_checked_out") == 0
+
+
+def test_a_parked_connection_goes_back_to_the_pool_idle_since_it_was_parked(postgres_app):
+    with postgres_app.app_context():
+        engine = reads_engine()
+        direct_reads.PARKED.give_back(engine)
+        fetch_first(BACKEND, {})
+        (entry,) = direct_reads.PARKED._by_engine[engine]
+        info = entry.connection.info
+        direct_reads.PARKED.give_back()  # what the ticker does each second
+        assert engine.pool.checkedout() == direct_reads.PARKED.count(engine) == 0
+        assert info[base_service.RETURNED_AT] == entry.since
+        assert base_service.IDLE_SINCE not in info
+
+
+def test_a_connection_parked_past_the_idle_time_is_pinged_through_the_pool(
+    postgres_app, monkeypatch
+):
+    monkeypatch.setattr(base_service, "IDLE_PING_SECONDS", 0.0)  # every parked one is stale
+    with postgres_app.app_context():
+        first = fetch_first(BACKEND, {})  # the pool's one connection, parked
+        assert first is not None
+        terminate_backend(first["pid"])
+        again = fetch_first(BACKEND, {})  # no error: back in the pool, pinged, replaced
+        assert again is not None and again["pid"] != first["pid"]
+
+
+def test_a_connection_parked_when_the_pool_is_disposed_of_is_closed(postgres_app):
+    with postgres_app.app_context():
+        engine = reads_engine()
+        first = fetch_first(BACKEND, {})
+        assert first is not None
+        engine.dispose()
+        again = fetch_first(BACKEND, {})
+        assert again is not None and again["pid"] != first["pid"]
+        assert _wait_gone(first["pid"]), "the old pool's parked connection was left open"
+
+
+def test_a_forked_child_leaves_the_parents_parked_connections_alone(postgres_app):
+    with postgres_app.app_context():
+        engine = reads_engine()
+        first = fetch_first(BACKEND, {})
+        assert first is not None
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child's verdict is its exit status
+            os._exit(0 if direct_reads.PARKED.count(engine) == 0 else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert fetch_first(BACKEND, {}) == first, "the parent's connection still works"

@@ -20,9 +20,15 @@ BACKEND = text("SELECT pg_backend_pid()")
 
 @pytest.fixture
 def postgres_app(app, is_postgres):
+    """The app with its reads pool emptied before and after: the pool's one connection is the
+    one each test closes, and none closed on the server is left for the next test."""
     if not is_postgres:
         pytest.skip("the reads pool exists on PostgreSQL only")
-    return app
+    with app.app_context():
+        base_service.reads_engine().dispose()
+    yield app
+    with app.app_context():
+        base_service.reads_engine().dispose()
 
 
 def test_an_idle_connection_closed_by_the_server_is_replaced_before_the_read(

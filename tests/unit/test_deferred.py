@@ -47,3 +47,14 @@ def test_a_failing_task_is_logged_and_the_others_still_run(caplog):
     process.run()
     assert runs == ["after"]
     assert "deferred task" in caplog.text and "broken" in caplog.text
+
+
+def test_a_task_for_each_second_only_is_left_out_when_the_process_falls_idle():
+    process, runs = Deferred(), []
+    process.every_second(lambda: runs.append("idle too"))
+    process.every_second(lambda: runs.append("each second"), on_idle=False)
+    process.started()
+    process.finished()
+    assert runs == ["idle too"]
+    process.run()  # what the ticker runs each second
+    assert runs == ["idle too", "idle too", "each second"]
