@@ -10,12 +10,14 @@ lock. Anything else (text format, log files, another handler on the root logger 
 capture, tracing's ids on every line) goes through `logging` as before. Decision 0137;
 `tests/integration/test_access_log.py` holds the two paths to the same line.
 
-Lines written straight are buffered while requests are in flight, as nginx's `access_log ...
-buffer= flush=` does: `services.deferred` writes them out once a second and when the worker falls
-idle, and a buffer past 64 KiB is written at once. A write (a system call that lets the other
-threads take the GIL) cost about a tenth of a get-by-id under load (decision 0141). So under load
-a line reaches stdout within about a second, and a worker killed outright (SIGKILL, out of
-memory) loses at most that second of access lines; other log lines are never held back.
+Lines written straight during a request are buffered, as nginx's `access_log ... buffer= flush=`
+does: `services.deferred` writes them out once a second (not when the worker falls idle: under
+load a worker falls idle every few requests, and that write cost ~5 % of a get-by-id, decision
+0143), a buffer past 64 KiB is written at once, and the rest at exit. A write (a system call that
+lets the other threads take the GIL) cost about a tenth of a get-by-id under load when each line
+had its own (decision 0141). So a line reaches stdout within about a second, and a worker killed
+outright (SIGKILL, out of memory) loses at most that second of access lines; other log lines are
+never held back.
 """
 
 from __future__ import annotations
@@ -179,5 +181,5 @@ class LineBuffer:
 
 
 BUFFER = LineBuffer()
-deferred.PROCESS.every_second(BUFFER.flush)
+deferred.PROCESS.every_second(BUFFER.flush, on_idle=False)
 atexit.register(BUFFER.flush)

@@ -153,11 +153,12 @@ LIVE = LiveGauges()
 
 class RequestTallies:
     """Answered requests counted and timed in memory, per label set, and written to the request
-    counter and the latency histogram by `services.deferred.PROCESS` (once a second, and when the
-    process falls idle) and before a scrape: one locked dict update a request instead of two
+    counter and the latency histogram by `services.deferred.PROCESS` once a second, and before a
+    scrape by this process: one locked dict update a request instead of two
     shared-memory writes, each under its own lock and a process check (~4 % of a worker's time on
-    get-by-id, decision 0143). A busy worker's counts are at most a second old; an idle worker's
-    are exact. A worker killed outright (SIGKILL, out of memory) loses at most its last second.
+    get-by-id, decision 0143). Another worker's counts in a scrape are at most a second old, this
+    worker's exact. A worker killed outright (SIGKILL, out of memory) loses at most its last
+    second.
 
     A histogram has no public call for many observations at once, so the bucket counts are added
     to the child's `_sum` and `_buckets` values, which its `observe` adds one at a time to
@@ -229,6 +230,6 @@ def register_metrics(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             LIVE.watch(engine)
-    deferred.PROCESS.every_second(TALLIES.flush)
+    deferred.PROCESS.every_second(TALLIES.flush, on_idle=False)
     deferred.PROCESS.every_second(LIVE.sample)
     app.register_blueprint(bp)

@@ -1,13 +1,19 @@
-"""Work taken off the request path: done by a daemon thread in each process once a second, and at
-once when the process falls idle (its last request in flight ends; the request middleware counts
-them), so an idle process is always current and a busy one at most a second behind.
+"""Work taken off the request path: done by a daemon thread in each process once a second, and,
+for the tasks that ask for it, at once when the process falls idle (its last request in flight
+ends; the request middleware counts them), so an idle process is current at once for those and
+at most a second behind for the others.
 
-Its users (decisions 0139-0143): the Prometheus live gauges (`metrics.LiveGauges.sample`) and
-request counts (`metrics.RequestTallies.flush`), the sessions' last-use stamps
-(`session_activity.flush`: a busy worker writes them in one transaction a second instead of one
-per session on the request that used it), the buffered access lines (`access_log.LineBuffer.flush`:
-one write a second instead of one a request), and, each second only, the reads connections parked
-between direct reads (`direct_reads.ParkedConnections.give_back`).
+Its users (decisions 0139-0143):
+
+- each second and on falling idle: the Prometheus live gauges (`metrics.LiveGauges.sample`: an
+  idle worker's in-flight gauge reads 0 at once) and the sessions' last-use stamps
+  (`session_activity.flush`: a busy worker writes them in one transaction a second instead of one
+  per session on the request that used it);
+- each second only: the request counts (`metrics.RequestTallies.flush`, also before a scrape),
+  the buffered access lines (`access_log.LineBuffer.flush`: one write a second instead of one a
+  request) and the reads connections parked between direct reads
+  (`direct_reads.ParkedConnections.give_back`). Under load a worker falls idle every few
+  requests, and these runs cost ~5 % of a get-by-id there (decision 0143).
 
 The idle run happens in the thread of the last request out, before the server sends that
 request's answer: at low traffic a request that stamped its session waits for the write, as

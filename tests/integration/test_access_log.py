@@ -131,11 +131,13 @@ def test_lines_a_closed_stream_refuses_are_reported(json_app, monkeypatch, busy,
         log_access(Access("GET", "/health", 200, 1.0, "req-3", None))  # nothing reaches the request
         if busy:
             deferred.PROCESS.finished()
+            deferred.PROCESS.run()  # the next second's run
     assert [r.getMessage() for r in reported] == [reported_as]
 
 
-def test_lines_wait_while_requests_are_in_flight(json_app):
-    """Buffered under load, written when the worker falls idle (decision 0141)."""
+def test_lines_wait_for_the_next_second(json_app):
+    """Buffered, written by the run each second, not when the worker falls idle (decisions 0141,
+    0143)."""
     with app_handlers_alone():
         handler = stdout_handler()
         stream = io.StringIO()
@@ -147,6 +149,8 @@ def test_lines_wait_while_requests_are_in_flight(json_app):
             assert stream.getvalue() == ""
         finally:
             deferred.PROCESS.finished()
+        assert stream.getvalue() == "", "falling idle writes nothing"
+        deferred.PROCESS.run()
     assert [json.loads(line)["request_id"] for line in stream.getvalue().splitlines()] == [
         "req-4",
         "req-5",

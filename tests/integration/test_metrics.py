@@ -15,6 +15,8 @@ pytestmark = pytest.mark.integration
 
 
 def count(route: str, status: str, method: str = "GET") -> float:
+    """The count a scrape of this process would read (it writes the tallies first)."""
+    metrics.TALLIES.flush()
     labels = {"method": method, "route": route, "status": status}
     return REGISTRY.get_sample_value("http_requests_total", labels) or 0.0
 
