@@ -159,27 +159,30 @@ class ParkedConnections:
             weakref.WeakKeyDictionary()
         )
 
-    def take(self, engine: Engine) -> PoolProxiedConnection:
-        """The newest parked connection still fit to use, else one from the pool."""
+    def take(self, engine: Engine) -> tuple[PoolProxiedConnection, Pool]:
+        """The newest parked connection still fit to use, else one from the pool; with the pool
+        it came from (read before the checkout: a `dispose()` meanwhile makes the connection
+        look older than it is, and it is closed instead of reused, never the reverse)."""
+        current = engine.pool
         parked = self._by_engine.get(engine)
         while parked:
             try:
                 entry = parked.pop()  # atomic: two threads never take the same one
             except IndexError:
                 break
-            current, idle = engine.pool, time.monotonic() - entry.since
+            idle = time.monotonic() - entry.since
             if entry.pool is current and idle < base_service.IDLE_PING_SECONDS:
-                return entry.connection
+                return entry.connection, current
             _give_back(entry, current)
-        return engine.raw_connection()
+        return engine.raw_connection(), current
 
-    def park(self, engine: Engine, connection: PoolProxiedConnection) -> None:
-        """Keep `connection` (checked out of `engine`'s pool, just used) for the next read."""
+    def park(self, engine: Engine, connection: PoolProxiedConnection, pool: Pool) -> None:
+        """Keep `connection` (from `engine`'s `pool`, just used) for the next read."""
         parked = self._by_engine.get(engine)
         if parked is None:
             parked = self._by_engine.setdefault(engine, [])
             weakref.finalize(engine, _give_back_all, parked, None)
-        parked.append(Parked(engine.pool, connection, time.monotonic()))
+        parked.append(Parked(pool, connection, time.monotonic()))
 
     def count(self, engine: Engine) -> int:
         """How many of `engine`'s checked-out connections are parked (not in use)."""
@@ -232,7 +235,7 @@ def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) 
         if name in bound:
             bound[name] = process(bound[name])
     values = [bound[name] for name in compiled.parameter_names]
-    connection = PARKED.take(engine)
+    connection, pool = PARKED.take(engine)
     parked = False
     try:
         cursor = RawCursor(connection.driver_connection)  # type: ignore[arg-type]
@@ -241,7 +244,7 @@ def _run(engine: Engine, compiled: CompiledRead, parameters: Mapping[str, Any]) 
             rows = cursor.fetchall()
         finally:
             cursor.close()
-        PARKED.park(engine, connection)
+        PARKED.park(engine, connection, pool)
         parked = True
     except engine.dialect.loaded_dbapi.Error as exc:
         lost = engine.dialect.is_disconnect(exc, connection, None)

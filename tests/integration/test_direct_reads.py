@@ -282,3 +282,21 @@ def test_a_forked_child_leaves_the_parents_parked_connections_alone(postgres_app
         _, status = os.waitpid(child, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert fetch_first(BACKEND, {}) == first, "the parent's connection still works"
+
+
+def test_a_connection_read_on_while_its_pool_was_disposed_of_is_closed(postgres_app, monkeypatch):
+    with postgres_app.app_context():
+        engine = reads_engine()
+
+        class DisposedMeanwhile(direct_reads.RawCursor):
+            def execute(self, *args, **kwargs):
+                engine.dispose()  # another thread's dispose() while this read runs
+                return super().execute(*args, **kwargs)
+
+        monkeypatch.setattr(direct_reads, "RawCursor", DisposedMeanwhile)
+        first = fetch_first(BACKEND, {})
+        monkeypatch.undo()
+        assert first is not None
+        again = fetch_first(BACKEND, {})
+        assert again is not None and again["pid"] != first["pid"], "reused from the old pool"
+        assert _wait_gone(first["pid"]), "the old pool's connection was left open"
