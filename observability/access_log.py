@@ -110,12 +110,15 @@ def json_line(access: Access) -> str:
     return (
         f'{{"level": "INFO", "logger": {_LOGGER}, "message": {_string(message)}, '
         f'"request_id": {_string(request_id)}, '
-        f'"user_id": {"null" if user_id is None else int(user_id)}, "process": {os.getpid()}, '
+        f'"user_id": {"null" if user_id is None else int(user_id)}, "process": {_process[0]}, '
         f'"method": {_string(method)}, "path": {_string(path)}, "status": {int(status)}, '
         f'"duration_ms": {float(round(duration_ms, 2))!r}, "timestamp": "{timestamp}"}}'
     )
 
 
+# This process's id (`os.getpid()` is a system call; a forked child notes its own).
+_process = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _process.__setitem__(0, os.getpid()))
 # json.dumps's own escaping of a string with ensure_ascii=False (quotes included).
 _string: Callable[[str], str] = json.encoder.encode_basestring
 _LOGGER = _string(access_logger.name)

@@ -119,13 +119,14 @@ def get_metrics() -> ResponseReturnValue:
 
 class LiveGauges:
     """This process's requests in flight and database connections checked out, written to their
-    gauges by `services.deferred.PROCESS` (once a second, and when the process falls idle) and
-    before a scrape, instead of on every request and every checkout.
+    gauges by `services.deferred.PROCESS` once a second and before a scrape, instead of on every
+    request and every checkout (until decision 0143 also when the process fell idle: every few
+    requests under load).
 
     In multiprocess mode each write is a locked write into a shared-memory file: four per request
     (in flight up and down, a connection out and back), ~3 % of a worker's time on get-by-id
-    (issue 18). Counted in memory instead, a busy worker's gauges are at most a second old, and an
-    idle worker's are exact."""
+    (issue 18). Counted in memory instead, another worker's gauges in a scrape are at most a
+    second old; this worker's are exact."""
 
     def __init__(self) -> None:
         self._engines: weakref.WeakSet[Engine] = weakref.WeakSet()
@@ -231,5 +232,5 @@ def register_metrics(app: Flask) -> None:
         for engine in db.engines.values():
             LIVE.watch(engine)
     deferred.PROCESS.every_second(TALLIES.flush, on_idle=False)
-    deferred.PROCESS.every_second(LIVE.sample)
+    deferred.PROCESS.every_second(LIVE.sample, on_idle=False)
     app.register_blueprint(bp)

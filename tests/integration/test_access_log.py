@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -185,3 +186,22 @@ def test_text_format_and_log_files_go_through_logging(
         assert len(installed) == handlers
         assert access_log.direct_handler() is None
     remove_app_handlers()
+
+
+def test_a_forked_worker_writes_its_own_process_id():
+    """The line's `process` is kept per process (`os.getpid()` is a system call a line)."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - the child reports through the pipe
+        line = access_log.json_line(Access("GET", "/health", 200, 1.0, "req-8", None))
+        os.write(write, json.dumps([os.getpid(), json.loads(line)["process"]]).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        reported = json.loads(answer.read())
+    os.waitpid(child, 0)
+    assert reported == [child, child]
+    assert (
+        json.loads(access_log.json_line(Access("GET", "/", 200, 1.0, "r", None)))["process"]
+        == os.getpid()
+    )

@@ -125,10 +125,11 @@ def test_metrics_add_up_across_workers(start_server):
     slow_key = (("method", "GET"), ("route", "/_test/slow"), ("status", "200"))
     health_key = (("method", "GET"), ("route", "/api/v1/health"), ("status", "200"))
     deadline = time.monotonic() + 10
-    while True:  # the worker that did not answer the scrape writes its counts within a second
+    while True:  # the worker that did not answer the scrape writes its values within a second
         samples = scrape(port)
         counts = [samples.get(("http_requests_total", key)) for key in (slow_key, health_key)]
-        if counts == [len(pids), 20]:
+        counts.append(samples.get(("http_requests_in_progress", ())))  # the scrape itself: 1
+        if counts == [len(pids), 20, 1]:
             break
         assert time.monotonic() < deadline, counts
         time.sleep(0.2)

@@ -4,6 +4,7 @@ others still run, and each task runs once however often it was added."""
 from __future__ import annotations
 
 import logging
+import os
 
 import pytest
 
@@ -58,3 +59,18 @@ def test_a_task_for_each_second_only_is_left_out_when_the_process_falls_idle():
     assert runs == ["idle too"]
     process.run()  # what the ticker runs each second
     assert runs == ["idle too", "idle too", "each second"]
+
+
+def test_a_forked_child_starts_its_own_ticker():
+    process = Deferred()
+    process.started()  # this process's ticker
+    try:
+        child = os.fork()
+        if child == 0:  # pragma: no cover - the child's verdict is its exit status
+            inherited = process._ticking
+            process.started()
+            os._exit(0 if not inherited and process._ticking else 1)
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        process.finished()
