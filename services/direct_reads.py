@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
@@ -158,6 +159,8 @@ class ParkedConnections:
         self._by_engine: weakref.WeakKeyDictionary[Engine, list[Parked]] = (
             weakref.WeakKeyDictionary()
         )
+        # Taken to add an engine and to list them (rare); the lists themselves need none.
+        self._engines_lock = threading.Lock()
 
     def take(self, engine: Engine) -> tuple[PoolProxiedConnection, Pool]:
         """The newest parked connection still fit to use, else one from the pool; with the pool
@@ -180,8 +183,11 @@ class ParkedConnections:
         """Keep `connection` (from `engine`'s `pool`, just used) for the next read."""
         parked = self._by_engine.get(engine)
         if parked is None:
-            parked = self._by_engine.setdefault(engine, [])
-            weakref.finalize(engine, _give_back_all, parked, None)
+            with self._engines_lock:
+                parked = self._by_engine.get(engine)
+                if parked is None:
+                    parked = self._by_engine[engine] = []
+                    weakref.finalize(engine, _give_back_all, parked, None)
         parked.append(Parked(pool, connection, time.monotonic()))
 
     def count(self, engine: Engine) -> int:
@@ -190,7 +196,11 @@ class ParkedConnections:
 
     def give_back(self, engine: Engine | None = None) -> None:
         """Return every parked connection (of `engine`, or of all) to its pool."""
-        chosen = [engine] if engine is not None else list(self._by_engine)
+        if engine is not None:
+            chosen = [engine]
+        else:
+            with self._engines_lock:
+                chosen = list(self._by_engine)
         for each in chosen:
             parked = self._by_engine.get(each)
             if parked:
@@ -201,6 +211,7 @@ class ParkedConnections:
         sockets are the parent's), and never finalize them (that would check them in here)."""
         _INHERITED.extend(self._by_engine.items())
         self._by_engine = weakref.WeakKeyDictionary()
+        self._engines_lock = threading.Lock()
 
 
 def _give_back_all(parked: list[Parked], current: Pool | None) -> None:
