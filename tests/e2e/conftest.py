@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from flask import Flask
@@ -20,6 +21,9 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from tests.mail_server import SMTPServer, configured, smtp_settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -75,10 +79,28 @@ def browser(chromium_path: str) -> Iterator[Browser]:
         instance.close()
 
 
+def closed_before_sent(app: WSGIApplication) -> WSGIApplication:
+    """`app` with each answer read whole, and its iterable closed, before the development server
+    sends it. After sending, that server drains the socket before it calls `close()`, and a
+    browser that resets the connection then (a favicon fetch abandoned) makes it skip the call:
+    the static file stayed open and failed the test as a ResourceWarning (seen on Python 3.13)."""
+
+    def answer(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        iterable = app(environ, start_response)
+        try:
+            return [b"".join(iterable)]
+        finally:
+            close = getattr(iterable, "close", None)
+            if close is not None:
+                close()
+
+    return answer
+
+
 @pytest.fixture(scope="session")
 def live_server(app: Flask) -> Iterator[LiveServer]:
     """The session's application served on 127.0.0.1 at a free port, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, closed_before_sent(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
