@@ -139,12 +139,13 @@ def redirect_to_https() -> BaseResponse | None:
     return redirect(secure_url, 301 if request.method in ("GET", "HEAD") else 308)
 
 
-def content_security_policy() -> str:
-    """The policy; with "Sign in with Auth0", sign-out forms may also lead to the tenant (its
-    logout URL is where the logout POST redirects, and browsers apply form-action to redirects)."""
-    if not auth0_service.browser_enabled():
+def content_security_policy(config: Mapping[str, Any]) -> str:
+    """The policy under `config`; with "Sign in with Auth0", sign-out forms may also lead to the
+    tenant (its logout URL is where the logout POST redirects, and browsers apply form-action to
+    redirects)."""
+    if not auth0_service.browser_enabled(config):
         return CONTENT_SECURITY_POLICY
-    parts = urlsplit(auth0_service.issuer())
+    parts = urlsplit(config["AUTH0_ISSUER_BASE_URL"])
     return CONTENT_SECURITY_POLICY.replace(
         "form-action 'self'", f"form-action 'self' {parts.scheme}://{parts.netloc}"
     )
@@ -167,7 +168,8 @@ class ResponseHeaders:
         key = (auth0_service.browser_enabled(self.config), self.config.get("AUTH0_ISSUER_BASE_URL"))
         found = self._defaults.get(key)
         if found is None:
-            headers = {"Content-Security-Policy": content_security_policy(), **STATIC_HEADERS}
+            policy = content_security_policy(self.config)
+            headers = {"Content-Security-Policy": policy, **STATIC_HEADERS}
             found = tuple((name.lower(), name, value) for name, value in headers.items())
             self._defaults[key] = found
         return found
