@@ -19,6 +19,7 @@ import models
 from blueprints import register_blueprints
 from blueprints.rate_limits import register_refusals, skip_unlimited_routes
 from blueprints.security import current_account, skip_cookie_upkeep_on_token_apis
+from blueprints.shortcuts import register_shortcuts
 from commands import register_commands
 from config import Config, ConfigError, load_config
 from errors import register_errorhandlers
@@ -87,7 +88,9 @@ def create_app(config_name: str | None = None) -> Flask:
     register_refusals(app)
     register_shellcontext(app)
     register_commands(app)
-    init_tracing(app)  # last: it wraps what the steps above built, and only when configured
+    # Last: tracing wraps what the steps above built, and only when configured; the shortcut
+    # reads the routes and stays off while tracing is on.
+    register_shortcuts(app, traced=init_tracing(app))
     return app
 
 

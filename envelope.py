@@ -30,12 +30,16 @@ def success(
 
 
 def success_response(data: Any, message: str = DEFAULT_MESSAGE, status: int = 200) -> Response:
-    """The bytes `success` answers for data that is JSON-ready but for its datetimes (written as
-    `iso_timestamp` writes them), in one orjson call: for reads whose shape is fixed, which skip
-    the response model's validation and dump (decision 0123)."""
+    """`success_bytes` as a response: for reads whose shape is fixed, which skip the response
+    model's validation and dump (decision 0123)."""
+    return Response(success_bytes(data, message), status=status, mimetype="application/json")
+
+
+def success_bytes(data: Any, message: str = DEFAULT_MESSAGE) -> bytes:
+    """The body `success` answers for data that is JSON-ready but for its datetimes (written as
+    `iso_timestamp` writes them), in one orjson call."""
     body = {"success": True, "data": data, "message": message, "timestamp": iso_timestamp()}
-    encoded = orjson.dumps(body, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME)
-    return Response(encoded, status=status, mimetype="application/json")
+    return orjson.dumps(body, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME)
 
 
 def _timestamp(value: object) -> str:

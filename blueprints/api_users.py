@@ -71,6 +71,8 @@ def get_me() -> object:
 @endpoint(response=UserRead, auth=True, auth_by_view=True, errors=COMMON_ERRORS, tags=TAGS)
 def get_user(user_id: int) -> object:
     """Get a user: yourself, or anyone for administrators."""
+    # Its common case (a valid Bearer token, a user the caller may see) is answered before Flask
+    # by blueprints/shortcuts.py (decision 0144): a change here is made there too.
     claims = bearer_claims()
     if claims is None:  # no Bearer token, or the Auth0 tenant's: the usual way
         row = user_service.get_for_actor(actor=authenticate_request(), user_id=user_id)

@@ -57,10 +57,19 @@ def bearer_token() -> str | None:
     header = request.headers.get("Authorization")
     if header is None:
         return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip() or len(header) > MAX_AUTHORIZATION_LENGTH:
+    token = parse_bearer(header)
+    if token is None:
         raise InvalidToken()
-    return token.strip()
+    return token
+
+
+def parse_bearer(header: str) -> str | None:
+    """The token of an `Authorization` header's value; None unless it is `Bearer <token>`."""
+    if len(header) > MAX_AUTHORIZATION_LENGTH:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    return token if token and scheme.lower() == "bearer" else None
 
 
 def session_principal() -> Principal | None:

@@ -1,0 +1,280 @@
+"""`GET /api/v1/users/<id>` answered below Flask (`blueprints/shortcuts.py`, decision 0144): the
+same status, headers and bytes as Flask's answer, counted and logged the same way, and Flask
+answering every request that is not the common case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from flask import Flask
+from sqlalchemy import update
+from werkzeug.test import EnvironBuilder
+
+from blueprints.shortcuts import GetUserShortcut, register_shortcuts
+from models import AuthSession, User, db
+from observability.request_context import RequestEnvelope
+from services import session_activity, user_service
+from tests.apps import dispose_engines, make_app
+from tests.factories import SignedIn, create_user, signed_in_user
+from tests.integration.test_metrics import count
+
+pytestmark = pytest.mark.integration
+
+ROUTE = "/api/v1/users/<id:user_id>"
+
+
+@pytest.fixture
+def envelope(app: Flask) -> Iterator[RequestEnvelope]:
+    envelope = app.extensions["request_envelope"]
+    assert isinstance(envelope.shortcut, GetUserShortcut)
+    yield envelope
+    envelope.shortcut = GetUserShortcut(app)
+
+
+@pytest.fixture
+def views(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The ids Flask's own view was asked for."""
+    asked: list[int] = []
+    view = app.view_functions["api.get_user"]
+
+    def counted(user_id: int) -> object:
+        asked.append(user_id)
+        return view(user_id=user_id)
+
+    monkeypatch.setitem(app.view_functions, "api.get_user", counted)
+    return asked
+
+
+@pytest.fixture
+def people(app, client) -> tuple[SignedIn, SignedIn]:
+    admin = signed_in_user(app, client, email="root@example.com", role="admin")
+    user = signed_in_user(app, client, email="ann@example.com", name="Ann")
+    return admin, user
+
+
+def both_ways(client, envelope: RequestEnvelope, path: str, **kwargs: object):
+    """The answer with the shortcut, then Flask's own (the shortcut off)."""
+    shortcut = envelope.shortcut
+    fast = client.get(path, **kwargs)
+    envelope.shortcut = None
+    try:
+        slow = client.get(path, **kwargs)
+    finally:
+        envelope.shortcut = shortcut
+    return fast, slow
+
+
+def same_answer(fast, slow) -> None:
+    """Equal status, header list (but the request id) and body (but the second it was written)."""
+    assert fast.status == slow.status
+    assert without_request_id(fast.headers) == without_request_id(slow.headers)
+    assert {**fast.json, "timestamp": None} == {**slow.json, "timestamp": None}
+    assert fast.data.replace(fast.json["timestamp"].encode(), b"") == slow.data.replace(
+        slow.json["timestamp"].encode(), b""
+    )
+
+
+def without_request_id(headers) -> list[tuple[str, str]]:
+    return [(name, value) for name, value in headers.items() if name != "X-Request-ID"]
+
+
+@pytest.mark.parametrize("reader", ["admin", "self"])
+def test_the_common_case_is_answered_below_flask_as_flask_answers_it(
+    client, envelope, views, people, reader
+):
+    admin, user = people
+    caller = admin if reader == "admin" else user
+    fast, slow = both_ways(
+        client, envelope, f"/api/v1/users/{user.user_id}", headers=caller.headers
+    )
+    assert fast.status_code == 200
+    assert fast.json["data"]["email"] == "ann@example.com"
+    same_answer(fast, slow)
+    assert views == [user.user_id]  # only the second request reached the view
+
+
+def test_an_id_written_with_leading_zeros_is_read_as_the_route_reads_it(
+    client, envelope, views, people
+):
+    admin, user = people
+    fast, slow = both_ways(
+        client, envelope, f"/api/v1/users/000{user.user_id}", headers=admin.headers
+    )
+    assert fast.status_code == 200
+    same_answer(fast, slow)
+    assert views == [user.user_id]
+
+
+def test_the_answer_is_counted_under_the_route_and_logged_with_its_caller(
+    app, client, envelope, people, caplog
+):
+    admin, user = people
+    before = count(ROUTE, "200")
+    with caplog.at_level("INFO", logger="app.access"):
+        answer = client.get(f"/api/v1/users/{user.user_id}", headers=admin.headers)
+    assert answer.status_code == 200
+    assert count(ROUTE, "200") == before + 1
+    [line] = [record for record in caplog.records if record.name == "app.access"]
+    assert line.request_id == answer.headers["X-Request-ID"]
+    assert (line.user_id, line.method, line.path, line.status) == (
+        admin.user_id,
+        "GET",
+        f"/api/v1/users/{user.user_id}",
+        200,
+    )
+
+
+def test_the_callers_session_is_stamped_as_used(app, client, envelope, views, people):
+    admin, user = people
+    session_activity.forget()
+    with app.app_context():
+        db.session.execute(update(AuthSession).values(last_used_at=None))
+        db.session.commit()
+    assert client.get(f"/api/v1/users/{user.user_id}", headers=user.headers).status_code == 200
+    session_activity.flush()
+    with app.app_context():
+        stamps = dict(
+            db.session.execute(db.select(AuthSession.user_id, AuthSession.last_used_at)).all()
+        )
+    assert stamps[user.user_id] is not None
+    assert stamps[admin.user_id] is None
+    assert views == []
+
+
+def fallback_cases(app: Flask, people: tuple[SignedIn, SignedIn]) -> dict[str, tuple[str, dict]]:
+    admin, user = people
+    gone = create_user(app, email="gone@example.com")
+    with app.app_context():
+        db.session.execute(
+            update(User).where(User.id == gone.id).values(deleted_at=datetime.now(UTC))
+        )
+        db.session.commit()
+    own = f"/api/v1/users/{user.user_id}"
+    return {
+        "no token": (own, {}),
+        "a bad token": (own, {"headers": {"Authorization": "Bearer nonsense"}}),
+        "another scheme": (own, {"headers": {"Authorization": f"Basic {user.access_token}"}}),
+        "another's record": (f"/api/v1/users/{admin.user_id}", {"headers": user.headers}),
+        "nobody there": ("/api/v1/users/987654", {"headers": admin.headers}),
+        "a deleted user": (f"/api/v1/users/{gone.id}", {"headers": admin.headers}),
+        "past the largest id": ("/api/v1/users/" + "9" * 30, {"headers": admin.headers}),
+        "a trailing slash": (own + "/", {"headers": user.headers}),
+        "a body": (own, {"headers": user.headers, "json": {}}),
+        "an origin": (own, {"headers": {**user.headers, "Origin": "https://elsewhere.example"}}),
+        "HEAD": (own, {"headers": user.headers, "method": "HEAD"}),
+    }
+
+
+CASES = [
+    "no token",
+    "a bad token",
+    "another scheme",
+    "another's record",
+    "nobody there",
+    "a deleted user",
+    "past the largest id",
+    "a trailing slash",
+    "a body",
+    "an origin",
+    "HEAD",
+]
+
+
+def same_error(fast, slow) -> None:
+    assert fast.status == slow.status
+    assert without_request_id(fast.headers) == without_request_id(slow.headers)
+    if slow.is_json:
+        assert {**fast.json, "timestamp": None} == {**slow.json, "timestamp": None}
+    else:
+        assert fast.data == slow.data
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_flask_answers_what_is_not_the_common_case(app, client, envelope, people, case):
+    path, kwargs = fallback_cases(app, people)[case]
+    assert envelope.shortcut.answer(EnvironBuilder(path=path, **kwargs).get_environ()) is None
+    fast, slow = both_ways(client, envelope, path, **kwargs)
+    same_error(fast, slow)
+
+
+def test_a_revoked_session_is_refused_at_once(app, client, envelope, people):
+    _admin, user = people
+    path = f"/api/v1/users/{user.user_id}"
+    assert client.get(path, headers=user.headers).status_code == 200
+    assert client.post("/api/v1/auth/logout", headers=user.headers).status_code == 200
+    assert (
+        envelope.shortcut.answer(EnvironBuilder(path=path, headers=user.headers).get_environ())
+        is None
+    )
+    assert client.get(path, headers=user.headers).status_code == 401
+
+
+def test_an_untrusted_host_and_plain_http_where_https_is_forced_go_to_flask(
+    app, client, envelope, people, monkeypatch
+):
+    _admin, user = people
+    path = f"/api/v1/users/{user.user_id}"
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", ["api.example.com"])
+    for host, status in (("evil.example", 400), ("api.example.com", 200)):
+        environ = EnvironBuilder(path=path, headers={**user.headers, "Host": host}).get_environ()
+        assert (envelope.shortcut.answer(environ) is None) == (status != 200)
+        fast, slow = both_ways(client, envelope, path, headers={**user.headers, "Host": host})
+        assert fast.status_code == status
+        same_error(fast, slow)
+    monkeypatch.setitem(app.config, "TRUSTED_HOSTS", None)
+    monkeypatch.setitem(app.config, "FORCE_HTTPS", True)
+    fast, slow = both_ways(client, envelope, path, headers=user.headers)
+    assert fast.status_code == 301
+    same_error(fast, slow)
+    fast, slow = both_ways(
+        client, envelope, path, headers=user.headers, base_url="https://localhost"
+    )
+    assert fast.status_code == 200
+    same_answer(fast, slow)
+
+
+def test_an_error_in_the_shortcut_leaves_the_request_to_flask(
+    client, envelope, views, people, monkeypatch
+):
+    admin, user = people
+    calls = []
+    real = user_service.read_for_caller
+
+    def fails_once(**kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return real(**kwargs)
+
+    monkeypatch.setattr(user_service, "read_for_caller", fails_once)
+    answer = client.get(f"/api/v1/users/{user.user_id}", headers=admin.headers)
+    assert answer.status_code == 200
+    assert len(calls) == 2
+    assert views == [user.user_id]
+
+
+def test_tracing_leaves_the_shortcut_off(app):
+    envelope = app.extensions["request_envelope"]
+    shortcut = envelope.shortcut
+    envelope.shortcut = None
+    try:
+        register_shortcuts(app, traced=True)
+        assert envelope.shortcut is None
+        register_shortcuts(app, traced=False)
+        assert isinstance(envelope.shortcut, GetUserShortcut)
+    finally:
+        envelope.shortcut = shortcut
+
+
+def test_a_fresh_apps_first_request_answered_here_carries_every_header(app, database, people):
+    admin, user = people
+    fresh = make_app(database.url)
+    try:
+        answer = fresh.test_client().get(f"/api/v1/users/{user.user_id}", headers=admin.headers)
+    finally:
+        dispose_engines(fresh)
+    assert answer.status_code == 200
+    assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
