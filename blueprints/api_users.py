@@ -44,6 +44,8 @@ def users_data(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 @endpoint(query=UserListQuery, response=UserPage, auth=True, errors=(401, 403), tags=TAGS)
 def list_users(query: UserListQuery) -> object:
     """List users (administrators): pagination, sorting, search and filters."""
+    # Its common case is answered before Flask by blueprints/shortcuts.py (decision 0144): a
+    # change here is made there too.
     page = user_service.list_users(actor=current_principal(), query=query)
     return success_response({"items": users_data(page.items), "pagination": page.pagination})
 

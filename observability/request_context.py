@@ -59,13 +59,12 @@ def new_request_id() -> str:
     return f"{random.getrandbits(128):032x}"
 
 
-class Shortcut(Protocol):
-    """A route answered here, below Flask, when a request is its common case (decision 0144)."""
+class Shortcuts(Protocol):
+    """Routes answered here, below Flask, when a request is their common case (decision 0144)."""
 
-    route: str  # the route's template, as the metrics label it
-
-    def answer(self, environ: Environ) -> bytes | None:
-        """The JSON body of a 200 to `environ`; None when Flask is to answer it instead."""
+    def answer(self, environ: Environ) -> tuple[str, bytes] | None:
+        """The route's template (as the metrics label it) and the JSON body of a 200 to
+        `environ`; None when Flask is to answer it instead."""
 
 
 class RequestEnvelope:
@@ -75,7 +74,7 @@ class RequestEnvelope:
         self.wrapped = wrapped
         self.headers = ResponseHeaders(app.config)
         self.counted = bool(app.config["METRICS_ENABLED"])
-        self.shortcut: Shortcut | None = None  # set by blueprints.shortcuts
+        self.shortcut: Shortcuts | None = None  # set by blueprints.shortcuts
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         started = time.perf_counter()
@@ -92,8 +91,8 @@ class RequestEnvelope:
         deferred.PROCESS.started()
         try:
             shortcut = self.shortcut
-            if shortcut is not None and (body := shortcut.answer(environ)) is not None:
-                environ[SHORTCUT_ROUTE_KEY] = shortcut.route
+            if shortcut is not None and (answered := shortcut.answer(environ)) is not None:
+                environ[SHORTCUT_ROUTE_KEY], body = answered
                 start("200 OK", [JSON_CONTENT_TYPE, ("Content-Length", str(len(body)))])
                 return [body]
             return self.wrapped(environ, start)

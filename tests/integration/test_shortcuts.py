@@ -1,6 +1,6 @@
-"""`GET /api/v1/users/<id>` answered below Flask (`blueprints/shortcuts.py`, decision 0144): the
-same status, headers and bytes as Flask's answer, counted and logged the same way, and Flask
-answering every request that is not the common case."""
+"""The user reads answered below Flask (`blueprints/shortcuts.py`, decision 0144): the same
+status, headers and bytes as Flask's answer, counted and logged the same way, and Flask answering
+every request that is not the common case."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from flask import Flask
 from sqlalchemy import update
 from werkzeug.test import EnvironBuilder
 
-from blueprints.shortcuts import GetUserShortcut, register_shortcuts
+from blueprints.shortcuts import UserReads, plain_query, register_shortcuts
 from models import AuthSession, User, db
 from observability.request_context import RequestEnvelope
 from services import session_activity, user_service
@@ -28,23 +28,23 @@ ROUTE = "/api/v1/users/<id:user_id>"
 @pytest.fixture
 def envelope(app: Flask) -> Iterator[RequestEnvelope]:
     envelope = app.extensions["request_envelope"]
-    assert isinstance(envelope.shortcut, GetUserShortcut)
+    assert isinstance(envelope.shortcut, UserReads)
     yield envelope
-    envelope.shortcut = GetUserShortcut(app)
+    envelope.shortcut = UserReads(app)
 
 
 @pytest.fixture
-def views(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The ids Flask's own view was asked for."""
-    asked: list[int] = []
-    view = app.view_functions["api.get_user"]
+def views(app: Flask, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The endpoints whose Flask view ran."""
+    ran: list[str] = []
+    for endpoint in ("api.get_user", "api.list_users"):
 
-    def counted(user_id: int) -> object:
-        asked.append(user_id)
-        return view(user_id=user_id)
+        def counted(*args: object, _view=app.view_functions[endpoint], _name=endpoint, **kwargs):
+            ran.append(_name)
+            return _view(*args, **kwargs)
 
-    monkeypatch.setitem(app.view_functions, "api.get_user", counted)
-    return asked
+        monkeypatch.setitem(app.view_functions, endpoint, counted)
+    return ran
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def test_the_common_case_is_answered_below_flask_as_flask_answers_it(
     assert fast.status_code == 200
     assert fast.json["data"]["email"] == "ann@example.com"
     same_answer(fast, slow)
-    assert views == [user.user_id]  # only the second request reached the view
+    assert views == ["api.get_user"]  # only the second request reached the view
 
 
 def test_an_id_written_with_leading_zeros_is_read_as_the_route_reads_it(
@@ -104,7 +104,7 @@ def test_an_id_written_with_leading_zeros_is_read_as_the_route_reads_it(
     )
     assert fast.status_code == 200
     same_answer(fast, slow)
-    assert views == [user.user_id]
+    assert views == ["api.get_user"]
 
 
 def test_the_answer_is_counted_under_the_route_and_logged_with_its_caller(
@@ -252,7 +252,7 @@ def test_an_error_in_the_shortcut_leaves_the_request_to_flask(
     answer = client.get(f"/api/v1/users/{user.user_id}", headers=admin.headers)
     assert answer.status_code == 200
     assert len(calls) == 2
-    assert views == [user.user_id]
+    assert views == ["api.get_user"]
 
 
 def test_tracing_leaves_the_shortcut_off(app):
@@ -263,7 +263,7 @@ def test_tracing_leaves_the_shortcut_off(app):
         register_shortcuts(app, traced=True)
         assert envelope.shortcut is None
         register_shortcuts(app, traced=False)
-        assert isinstance(envelope.shortcut, GetUserShortcut)
+        assert isinstance(envelope.shortcut, UserReads)
     finally:
         envelope.shortcut = shortcut
 
@@ -278,3 +278,56 @@ def test_a_fresh_apps_first_request_answered_here_carries_every_header(app, data
     assert answer.status_code == 200
     assert answer.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+LISTS = [
+    "",
+    "page=1",
+    "page=2&per_page=1&sort=-email",
+    "q=ann&role=user&is_active=true",
+    "sort=created_at&per_page=100",
+]
+
+
+@pytest.mark.parametrize("query", LISTS)
+def test_an_administrators_list_page_is_answered_below_flask_as_flask_answers_it(
+    client, envelope, views, people, query
+):
+    admin, _user = people
+    fast, slow = both_ways(client, envelope, f"/api/v1/users?{query}", headers=admin.headers)
+    assert fast.status_code == 200
+    assert fast.json["data"]["items"]
+    same_answer(fast, slow)
+    assert views == ["api.list_users"]  # only the second request reached the view
+
+
+LIST_FALLBACKS = {
+    "a user, not an administrator": ("page=1", "user"),
+    "a page that is not a number": ("page=abc", "admin"),
+    "an unknown parameter": ("colour=red", "admin"),
+    "a repeated parameter": ("page=1&page=2", "admin"),
+    "an encoded search": ("q=ann%40example", "admin"),
+    "a plus sign": ("q=a+b", "admin"),
+    "an empty part": ("page=1&&per_page=2", "admin"),
+    "a name without a value": ("page", "admin"),
+}
+
+
+@pytest.mark.parametrize("case", list(LIST_FALLBACKS))
+def test_flask_answers_the_list_requests_that_are_not_the_common_case(
+    client, envelope, people, case
+):
+    query, who = LIST_FALLBACKS[case]
+    admin, user = people
+    caller = admin if who == "admin" else user
+    environ = EnvironBuilder(path="/api/v1/users", query_string=query, headers=caller.headers)
+    assert envelope.shortcut.answer(environ.get_environ()) is None
+    fast, slow = both_ways(client, envelope, f"/api/v1/users?{query}", headers=caller.headers)
+    same_error(fast, slow)
+
+
+def test_a_plain_query_is_read_as_flask_reads_it():
+    assert plain_query("") == {}
+    assert plain_query("page=2&sort=-id&q=") == {"page": "2", "sort": "-id", "q": ""}
+    for refused in ("a=1&a=2", "a%20=1", "a=b+c", "=1", "a", "a=1&", "é=1"):
+        assert plain_query(refused) is None, refused
