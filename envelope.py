@@ -9,15 +9,14 @@ import orjson
 from flask import Response, jsonify
 
 DEFAULT_MESSAGE = "Operation completed successfully"
-FOUR_DIGIT_YEARS = 1000
+# orjson writes an aware UTC datetime as `iso_timestamp` does (decision 0144).
+UTC_TIMESTAMPS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 
 
 def iso_timestamp(moment: datetime | None = None) -> str:
-    """ISO 8601 in UTC with a `Z` suffix, to the second: `2026-01-01T00:00:00Z`."""
+    """RFC 3339 in UTC with a `Z` suffix, to the second: `2026-01-01T00:00:00Z` (the year in
+    four digits, `0999-…`, as RFC 3339 and orjson write it)."""
     moment = (moment or datetime.now(UTC)).astimezone(UTC)
-    if moment.year < FOUR_DIGIT_YEARS:  # isoformat pads years to four digits, strftime not
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    # What strftime("%Y-%m-%dT%H:%M:%SZ") writes, in a quarter less time (a list page writes 60).
     return moment.isoformat(timespec="seconds")[:-6] + "Z"
 
 
@@ -36,16 +35,11 @@ def success_response(data: Any, message: str = DEFAULT_MESSAGE, status: int = 20
 
 
 def success_bytes(data: Any, message: str = DEFAULT_MESSAGE) -> bytes:
-    """The body `success` answers for data that is JSON-ready but for its datetimes (written as
-    `iso_timestamp` writes them), in one orjson call."""
+    """The body `success` answers for data that is JSON-ready but for its datetimes, in one
+    orjson call. The datetimes must be aware and in UTC, as `UTCDateTime` reads every stored
+    one: orjson writes those as `iso_timestamp` does (another zone would keep its offset)."""
     body = {"success": True, "data": data, "message": message, "timestamp": iso_timestamp()}
-    return orjson.dumps(body, default=_timestamp, option=orjson.OPT_PASSTHROUGH_DATETIME)
-
-
-def _timestamp(value: object) -> str:
-    if isinstance(value, datetime):
-        return iso_timestamp(value)
-    raise TypeError(f"{type(value).__name__} is not JSON-ready")
+    return orjson.dumps(body, option=UTC_TIMESTAMPS)
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

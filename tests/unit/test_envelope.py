@@ -5,26 +5,37 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 
-from envelope import iso_timestamp, success, success_response
+from envelope import iso_timestamp, success, success_bytes, success_response
 
-MOMENTS = [
-    datetime(2026, 12, 6, 19, 17, 0, 999_999, tzinfo=UTC),
-    datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
-    datetime(1999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-8))),
-    datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC),  # strftime does not pad the year
-]
+MOMENTS = {
+    datetime(2026, 12, 6, 19, 17, 0, 999_999, tzinfo=UTC): "2026-12-06T19:17:00Z",
+    datetime(2026, 1, 1, 0, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))): (
+        "2025-12-31T19:00:00Z"
+    ),
+    datetime(1999, 12, 31, 23, 59, 59, tzinfo=timezone(timedelta(hours=-8))): (
+        "2000-01-01T07:59:59Z"
+    ),
+    datetime(999, 3, 4, 5, 6, 7, tzinfo=UTC): "0999-03-04T05:06:07Z",  # RFC 3339: four digits
+    datetime(1, 1, 1, tzinfo=UTC): "0001-01-01T00:00:00Z",
+}
 
 
-@pytest.mark.parametrize("moment", MOMENTS)
-def test_timestamps_are_utc_to_the_second_as_strftime_writes_them(moment):
-    expected = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert iso_timestamp(moment) == expected
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_timestamps_are_rfc_3339_in_utc_to_the_second(moment):
+    assert iso_timestamp(moment) == MOMENTS[moment]
+
+
+@pytest.mark.parametrize("moment", list(MOMENTS))
+def test_orjson_writes_a_utc_datetime_as_iso_timestamp_does(moment):
+    in_utc = moment.astimezone(UTC)
+    assert orjson.loads(success_bytes({"at": in_utc}))["data"]["at"] == iso_timestamp(moment)
 
 
 def test_success_response_writes_what_success_writes(app):
-    data = {"id": 1, "name": "Ünïcode", "at": MOMENTS[1], "none": None, "flag": True}
+    moment = datetime(2026, 1, 1, 0, 30, 59, 123, tzinfo=UTC)
+    data = {"id": 1, "name": "Ünïcode", "at": moment, "none": None, "flag": True}
     with app.test_request_context():
-        slow, status = success({**data, "at": iso_timestamp(MOMENTS[1])}, status=201)
+        slow, status = success({**data, "at": iso_timestamp(moment)}, status=201)
         fast = success_response(data, status=201)
     assert fast.status_code == status == 201
     assert fast.mimetype == slow.mimetype == "application/json"
