@@ -37,6 +37,8 @@ from observability.redaction import could_hold_secrets, scrub_text
 from services import deferred
 
 access_logger = logging.getLogger("app.access")
+# What a stream raises when it refuses a write (closed: ValueError; a broken pipe: OSError).
+REFUSED = (OSError, ValueError)
 # Set on the one stdout handler configure_logging installs with the JSON format.
 DIRECT_JSON = "_direct_json"
 
@@ -125,17 +127,22 @@ _LOGGER = _string(access_logger.name)
 
 
 def written(handler: logging.StreamHandler[TextIO], text: str) -> bool:
-    """Write `text` (whole lines) on `handler`'s stream, as `StreamHandler.emit` writes a record;
-    False when the stream refused it (closed, broken pipe)."""
+    """`write`, answering False when the stream refused it (closed, broken pipe)."""
+    try:
+        write(handler, text)
+    except REFUSED:
+        return False
+    return True
+
+
+def write(handler: logging.StreamHandler[TextIO], text: str) -> None:
+    """Write `text` (whole lines) on `handler`'s stream, as `StreamHandler.emit` writes a record."""
     handler.acquire()
     try:
         handler.stream.write(text)
         handler.flush()
-    except (OSError, ValueError):
-        return False
     finally:
         handler.release()
-    return True
 
 
 class LineBuffer:
@@ -170,7 +177,9 @@ class LineBuffer:
                 return
             lines, handler = self._lines, self._handler
             self._lines, self._size = [], 0
-        if not written(handler, "".join(lines)):
+        try:
+            write(handler, "".join(lines))
+        except REFUSED:
             record = access_logger.makeRecord(
                 access_logger.name,
                 logging.ERROR,
@@ -180,6 +189,7 @@ class LineBuffer:
                 (len(lines),),
                 None,
             )
+            # Within the `except`: logging's report prints the exception being handled.
             handler.handleError(record)
 
 

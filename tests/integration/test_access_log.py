@@ -136,6 +136,26 @@ def test_lines_a_closed_stream_refuses_are_reported(json_app, monkeypatch, busy,
     assert [r.getMessage() for r in reported] == [reported_as]
 
 
+def test_a_batch_the_stream_refuses_is_reported_as_logging_reports_it(json_app, capsys):
+    """Logging's own report of a failed write (to stderr, with the exception) is printed, and
+    nothing is raised: the batch may be written by a request that fills the buffer."""
+    with app_handlers_alone():
+        handler = stdout_handler()
+        closed = io.StringIO()
+        closed.close()
+        handler.setStream(closed)
+        deferred.PROCESS.started()
+        try:
+            log_access(Access("GET", "/health", 200, 1.0, "req-9", None))
+        finally:
+            deferred.PROCESS.finished()
+        access_log.BUFFER.flush()
+    report = capsys.readouterr().err
+    assert "--- Logging error ---" in report
+    assert "ValueError: I/O operation on closed file" in report
+    assert "Message: '%d access lines not written'\nArguments: (1,)" in report
+
+
 def test_lines_wait_for_the_next_second(json_app):
     """Buffered, written by the run each second, not when the worker falls idle (decisions 0141,
     0143)."""
