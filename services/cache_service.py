@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -48,10 +48,12 @@ COUNT_SECONDS = 300
 AUTH_COLUMNS = ("role", "is_active", "deleted_at")
 COUNTED_COLUMNS = ("role", "is_active", "deleted_at", "email", "name")
 EXTENSION = "cache_service"
-# One round trip: the current generation and the count stored under it.
+# One round trip: the current generation and the counts stored under it for each signature.
 COUNT_SCRIPT = """
 local generation = redis.call('GET', KEYS[1]) or '0'
-return {generation, redis.call('HGET', KEYS[2] .. generation, ARGV[1])}
+local stored = redis.call('HMGET', KEYS[2] .. generation, unpack(ARGV))
+table.insert(stored, 1, generation)
+return stored
 """
 
 
@@ -197,33 +199,58 @@ def _tombstone(keys: list[tuple[str, object]]) -> None:
     cache.write_tombstones([cache.key(kind, name) for kind, name in keys])
 
 
-def user_count(signature: str, compute: Callable[[], int]) -> int:
-    """A number that changes only with the users' counted columns, by signature: the number of
-    users matching a filter, or the live id at an offset (`user_service`); cached per generation,
-    else computed."""
-    cache = current()
-    if cache is None:
-        return compute()
-    generation_key, counts_key = cache.key("users:gen"), cache.key("users:count:")
-    try:
-        generation, stored = cache.count_script(keys=[generation_key, counts_key], args=[signature])
-    except redis.RedisError:
-        logger.warning("count cache unreachable; counting in the database")
-        return compute()
-    if stored is not None:
-        return int(stored)
-    total = compute()
-    try:
-        name = counts_key + (
+class UserCounts:
+    """Numbers that change only with the users' counted columns, by signature: the number of
+    users matching a filter, or the live id at an offset (`user_service`). Cached per generation
+    in Redis, else computed; the ones a request will need are looked up together, in one round
+    trip (`user_counts`)."""
+
+    def __init__(self, cache: Cache | None, signatures: Sequence[str]) -> None:
+        self.cache = cache
+        self.hash_name = ""  # the hash holding this generation's counts
+        self.stored: dict[str, Any] = {}
+        if cache is None:
+            return
+        generation_key, counts_key = cache.key("users:gen"), cache.key("users:count:")
+        try:
+            generation, *stored = cache.count_script(
+                keys=[generation_key, counts_key], args=list(signatures)
+            )
+        except redis.RedisError:
+            logger.warning("count cache unreachable; counting in the database")
+            self.cache = None
+            return
+        self.hash_name = counts_key + (
             generation.decode() if isinstance(generation, bytes) else str(generation)
         )
-        with cache.client.pipeline(transaction=False) as pipe:
-            pipe.hset(name, signature, total)
-            pipe.expire(name, COUNT_SECONDS)
-            pipe.execute()
-    except redis.RedisError:
-        logger.warning("count cache unreachable; count not stored")
-    return total
+        self.stored = dict(zip(signatures, stored, strict=True))
+
+    def get(self, signature: str, compute: Callable[[], int]) -> int:
+        """The number for `signature`: as stored, or computed (and stored for its generation)."""
+        stored = self.stored.get(signature)
+        if stored is not None:
+            return int(stored)
+        total = compute()
+        if self.cache is None:
+            return total
+        try:
+            with self.cache.client.pipeline(transaction=False) as pipe:
+                pipe.hset(self.hash_name, signature, total)
+                pipe.expire(self.hash_name, COUNT_SECONDS)
+                pipe.execute()
+        except redis.RedisError:
+            logger.warning("count cache unreachable; count not stored")
+        return total
+
+
+def user_counts(*signatures: str) -> UserCounts:
+    """The counts stored for `signatures` (one round trip), to `get` or compute."""
+    return UserCounts(current(), signatures)
+
+
+def user_count(signature: str, compute: Callable[[], int]) -> int:
+    """The number for `signature` (see `UserCounts`)."""
+    return user_counts(signature).get(signature, compute)
 
 
 def _changed(user: User, columns: tuple[str, ...]) -> bool:

@@ -90,6 +90,14 @@ USER_BY_ID_FOR_CALLER = (
     )
     .where(*live_caller(CALLER))
 )
+# The same for a caller reading themself (the common case): the caller's own row is the answer,
+# read once instead of joined twice (~20 % of PostgreSQL's time for the read).
+OWN_USER_FOR_CALLER = (
+    select(User.role.label("caller_role"), *READ_COLUMNS)
+    .select_from(AuthSession)
+    .join(User, User.id == AuthSession.user_id)
+    .where(*live_caller(User))
+)
 # What `id_for_legacy_id` answers for an ObjectId nobody has: no user has id 0.
 NO_SUCH_USER = 0
 
@@ -161,7 +169,10 @@ def read_for_caller(*, caller: AccessClaims, user_id: int) -> tuple[Principal, U
     one statement that also checks the token's revocation (no cache round trip); INVALID_TOKEN
     when the caller's session or user is no longer live. `seen_by` then answers as
     `get_for_actor` would (the row is None when there is nothing the caller may see)."""
-    row = fetch_first(USER_BY_ID_FOR_CALLER, caller_parameters(caller) | {"user_id": user_id})
+    if user_id == caller.user_id:
+        row = fetch_first(OWN_USER_FOR_CALLER, caller_parameters(caller))
+    else:
+        row = fetch_first(USER_BY_ID_FOR_CALLER, caller_parameters(caller) | {"user_id": user_id})
     principal = principal_of(caller, None if row is None else row["caller_role"])
     return principal, None if row is None or row["id"] is None else row
 
@@ -226,14 +237,16 @@ def list_users(
         counted = fetch_first(count_statement, parameters)
         return int(counted["total"]) if counted else 0
 
-    total = cache_service.user_count(signature, count)
+    # The anchor a deep page starts from is looked up with the count (one round trip).
+    counts = cache_service.user_counts(signature, *([anchor_signature(offset)] if anchored else []))
+    total = counts.get(signature, count)
     if offset >= total:
         return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
     if searched:
         items = searched
     else:
         if anchored:
-            parameters["from_id"], parameters["offset"] = _anchor(offset)
+            parameters["from_id"], parameters["offset"] = _anchor(offset, counts)
         items = fetch_all(page_statement, parameters)
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
 
@@ -265,7 +278,12 @@ LIVE_ID_AT = (
 )
 
 
-def _anchor(offset: int) -> tuple[int, int]:
+def anchor_signature(offset: int) -> str:
+    """The counts' signature of the live id at the anchor below `offset`."""
+    return f"@id:{offset - offset % ANCHOR_EVERY}"
+
+
+def _anchor(offset: int, counts: cache_service.UserCounts) -> tuple[int, int]:
     """(the live id at the anchor below `offset`, how far `offset` lies past it); (0, `offset`)
     when no live id is there (the table shrank since its count)."""
     anchor_offset = offset - offset % ANCHOR_EVERY
@@ -274,7 +292,7 @@ def _anchor(offset: int) -> tuple[int, int]:
         found = fetch_first(LIVE_ID_AT, {"anchor_offset": anchor_offset})
         return int(found["id"]) if found else 0
 
-    anchor_id = cache_service.user_count(f"@id:{anchor_offset}", live_id_at_anchor)
+    anchor_id = counts.get(anchor_signature(offset), live_id_at_anchor)
     if not anchor_id:
         return 0, offset
     return anchor_id, offset - anchor_offset

@@ -82,6 +82,15 @@ def test_the_caller_read_answers_the_callers_role_and_the_row(users):
         assert row == through_sqlalchemy(user_service.USER_BY_ID_FOR_CALLER, parameters)[0]
         assert row is not None and row["caller_role"] in ("admin", "user")
         assert fetch_first(CALLER_ROLE, {"session_id": "nope", "caller_id": 1}) is None
+        # Reading oneself: the same row as the two-join statement answers for one's own id.
+        own = {"session_id": session_id, "caller_id": 1}
+        assert fetch_first(user_service.OWN_USER_FOR_CALLER, own) == fetch_first(
+            user_service.USER_BY_ID_FOR_CALLER, own | {"user_id": 1}
+        )
+        assert (
+            fetch_first(user_service.OWN_USER_FOR_CALLER, own)
+            == through_sqlalchemy(user_service.OWN_USER_FOR_CALLER, own)[0]
+        )
 
 
 def _open_session(*, user_id: int) -> tuple[str]:

@@ -48,6 +48,9 @@ QUERIES = {
     "user by id with the token check": user_service.USER_BY_ID_FOR_CALLER.params(
         session_id="abc", caller_id=5, user_id=7
     ),
+    "own user with the token check": user_service.OWN_USER_FOR_CALLER.params(
+        session_id="abc", caller_id=5
+    ),
     "list page": LIST_PAGE.params(PAGE),
     "refresh token": select(RefreshToken).where(RefreshToken.token_hash == "f" * 64),
     "user sessions": select(AuthSession.id).where(AuthSession.user_id == 5),
@@ -156,3 +159,10 @@ def test_get_by_id_checks_its_caller_on_indexes(app, many_users):
     found = nodes(plan_of(app, "user by id with the token check"))
     scans = [node_type for node_type, _ in found if node_type != "Nested Loop"]
     assert scans == ["Index Scan"] * 3, found
+
+
+def test_reading_oneself_reads_the_callers_row_once(app, many_users):
+    """get-by-id of oneself finds the session and the caller's row on indexes, once each."""
+    found = nodes(plan_of(app, "own user with the token check"))
+    scans = [node_type for node_type, _ in found if node_type != "Nested Loop"]
+    assert scans == ["Index Scan"] * 2, found

@@ -177,6 +177,24 @@ def test_an_unreachable_cache_falls_back_to_the_database(cached_app, monkeypatch
     assert listing.json["data"]["pagination"]["total"] == 2
 
 
+def test_counts_a_request_needs_are_read_in_one_round_trip(cached_app):
+    computed: list[str] = []
+
+    def compute(signature: str, value: int):
+        return lambda: computed.append(signature) or value
+
+    with cached_app.app_context():
+        first = cache_service.user_counts("a", "b")
+        assert (first.get("a", compute("a", 3)), first.get("b", compute("b", 0))) == (3, 0)
+        again = cache_service.user_counts("a", "b", "c")
+        assert again.stored == {"a": b"3", "b": b"0", "c": None}
+        assert again.get("a", compute("a", 99)) == 3 and again.get("b", compute("b", 99)) == 0
+        assert again.get("c", compute("c", 5)) == 5
+        create_user(cached_app, email="new@example.com")  # a new generation: nothing stored
+        assert cache_service.user_counts("a", "c").stored == {"a": None, "c": None}
+    assert computed == ["a", "b", "c"]
+
+
 def test_caching_is_off_without_redis(app):
     with app.app_context():
         assert cache_service.current() is None
@@ -292,10 +310,16 @@ def test_a_deep_page_starts_from_a_cached_anchor_and_follows_writes(cached_app, 
     # A deep page first: nothing is cached yet, the count included.
     assert [page(n) for n in range(7, 0, -1)] == [expected(n) for n in range(7, 0, -1)]
     fourth = expected(4)
+    cache = cached_app.extensions[cache_service.EXTENSION]
+    lookups = []
+    script = cache.count_script
+    monkeypatch.setattr(cache, "count_script", lambda **kw: lookups.append(kw) or script(**kw))
     with count_queries(cached_app) as statements:
         assert page(4) == fourth
     assert [s for s in statements if "users.id >=" in s], statements  # anchored, from the cache
     assert len(statements) == 1  # caller, count and anchor came from Redis
+    assert [lookup["args"][1:] for lookup in lookups] == [["@id:8"]]  # count and anchor at once
+    monkeypatch.setattr(cache, "count_script", script)
 
     victim = expected(2)[0]
     assert client.delete(f"/api/v1/users/{victim}", headers=root.headers).status_code == 200
