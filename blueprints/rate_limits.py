@@ -31,6 +31,8 @@ FAILED_ATTEMPT_STATUSES = frozenset({401, 403})
 RETRY_LATER_STATUSES = frozenset({429, 503})
 # Flask-Limiter settings that put limits on every route (none is set here).
 ROUTE_WIDE_LIMIT_SETTINGS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+# Where the app keeps its `LimitedEndpoints` (absent when rate limiting is off).
+LIMITED_ENDPOINTS = "limited_endpoints"
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 
 
@@ -176,7 +178,7 @@ def skip_unlimited_routes(app: Flask) -> None:
     if not app.config.get("RATELIMIT_ENABLED", True):
         return  # Flask-Limiter then registers no hook at all
     everywhere = any(app.config.get(name) for name in ROUTE_WIDE_LIMIT_SETTINGS)
-    limited = LimitedEndpoints(app, everywhere=everywhere)
+    limited = app.extensions[LIMITED_ENDPOINTS] = LimitedEndpoints(app, everywhere=everywhere)
     before, after, teardown = (
         _limiter_hook_position(hooks)
         for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs)
@@ -216,6 +218,10 @@ class LimitedEndpoints:
         endpoint = request.endpoint
         if endpoint is None:
             return False  # no route: Flask-Limiter checks nothing either
+        return self.of(endpoint)
+
+    def of(self, endpoint: str) -> bool:
+        """Whether `endpoint` carries a limit."""
         limited = self.known.get(endpoint)
         if limited is None:
             limited = self.known[endpoint] = self.everywhere or self._resolve(endpoint)

@@ -12,11 +12,11 @@ and byte of the two equal).
 
 Whatever is not the common case goes to Flask untouched: another method, a path the rule would
 not match as it stands, a query string that is not plain `name=value` pairs, a body, an `Origin`
-(CORS), an untrusted host, plain HTTP where HTTPS is forced, no token or a bad, revoked or Auth0
-one, a caller who may not look, a user who is not there, a query the list refuses, and any
-error. Flask then answers it from the start (the 400, 401, 403 and 404 in the envelope, the
-error handlers). Nothing a shortcut did before handing over is seen: it writes only once it
-answers (the session's `last_used_at` stamp, the caller's id for the access line).
+(CORS), an untrusted host, plain HTTP where HTTPS is forced, a rate limit on the route, no token
+or a bad, revoked or Auth0 one, a caller who may not look, a user who is not there, a query the
+list refuses, and any error. Flask then answers it from the start (the 400, 401, 403 and 404 in
+the envelope, the error handlers). Nothing a shortcut did before handing over is seen: it writes
+only once it answers (the session's `last_used_at` stamp, the caller's id for the access line).
 
 The shortcuts are off when tracing is on (a request's span is opened by Flask's instrumentation)
 and when the URL map matches hosts.
@@ -32,6 +32,7 @@ from werkzeug.wsgi import get_host
 
 from blueprints.api_users import user_data, users_data
 from blueprints.endpoint import validate_model
+from blueprints.rate_limits import LIMITED_ENDPOINTS, LimitedEndpoints
 from blueprints.security import parse_bearer
 from envelope import success_bytes
 from errors import AppError
@@ -62,6 +63,9 @@ class Shortcut:
         self.config = app.config  # read on each request, as Flask's own hooks read it
         rule = next(rule for rule in app.url_map.iter_rules() if rule.endpoint == self.endpoint)
         self.route = rule.rule
+        # A rate limit on the route (one for every route, `RATELIMIT_DEFAULT`, included) is
+        # Flask's to apply: the route is then never answered here.
+        self.limited: LimitedEndpoints | None = app.extensions.get(LIMITED_ENDPOINTS)
 
     def answer(self, environ: Environ, path: str) -> bytes | None:
         """The body of the 200 Flask would answer to `environ` (for `path`, which this route's
@@ -74,6 +78,8 @@ class Shortcut:
             return None
         try:
             with self.app.app_context():
+                if self.limited is not None and self.limited.of(self.endpoint):
+                    return None  # Flask-Limiter's hooks count and refuse it
                 return self.read(environ, path, token)
         except Exception:  # Flask answers it again, through its error handlers
             return None
