@@ -57,6 +57,10 @@ class IdConverter(IntegerConverter):
     (Refusing it in the converter would answer 405 to PATCH and DELETE: Werkzeug checks the
     method of the rule that matched the pattern before it converts.)"""
 
+    # ASCII digits only: Werkzeug's `\d+` also matches other scripts' digits, which `int()`
+    # reads, so `/users/\uff11` (a fullwidth 1) named user 1.
+    regex = "[0-9]+"
+
     def to_python(self, value: str) -> int:
         number = int(super().to_python(value))
         return number if number <= MAX_ID else NO_SUCH_USER

@@ -53,6 +53,19 @@ def test_user_id_beyond_bigint_is_not_found(client, admin, method, user_id):
     assert code(response) == (404, "NOT_FOUND")
 
 
+@pytest.mark.parametrize("user_id", ["\uff11", "\u0661", "1\u0662"])  # fullwidth, Arabic-Indic
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_a_user_id_in_other_digits_names_no_user(client, admin, method, user_id):
+    """Ids are ASCII digits: a fullwidth 1 is not user 1 (Werkzeug's `\\d` reads every script's)."""
+    response = client.open(
+        f"/api/v1/users/{user_id}",
+        method=method,
+        json={"name": "X"} if method == "PATCH" else None,
+        headers=admin.headers,
+    )
+    assert code(response) == (404, "NOT_FOUND")
+
+
 @pytest.mark.parametrize(
     "query",
     [
