@@ -258,8 +258,9 @@ class Config(BaseSettings):
     ARGON2_TIME_COST: Positive = 3
     ARGON2_MEMORY_COST: Annotated[int, Field(ge=8)] = 64 * 1024  # KiB
     ARGON2_PARALLELISM: Positive = 4
-    # Hashes computed at once per worker process; more than the cores only thrash them.
-    PASSWORD_HASH_CONCURRENCY: Positive = 2
+    # Hashes computed at once per worker process; with a worker per core, one each keeps every
+    # core hashing, and more only thrash the caches (decision 0146).
+    PASSWORD_HASH_CONCURRENCY: Positive = 1
     # Comma-separated Fernet keys, newest first (models/encrypted.py, `flask keys`).
     FIELD_ENCRYPTION_KEY: str | None = None
     MFA_TOKEN_SECONDS: Annotated[int, Field(ge=30)] = 300

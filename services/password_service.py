@@ -89,9 +89,10 @@ def hashing_slot() -> Iterator[None]:
 
     A hash is pure CPU and memory bandwidth (argon2id: 64 MiB, 4 lanes): sixteen at once on two
     cores finish no sooner than two at a time, they only thrash the caches. Queuing them keeps
-    sign-in throughput at what the bare hash allows and leaves the other threads' reads alone.
+    sign-in throughput at what the bare hash allows and leaves the other threads' reads alone
+    (decisions 0043, 0146).
     """
-    concurrency = current_app.config["PASSWORD_HASH_CONCURRENCY"] if has_app_context() else 2
+    concurrency = current_app.config["PASSWORD_HASH_CONCURRENCY"] if has_app_context() else 1
     with _slots(int(concurrency)):
         yield
 
