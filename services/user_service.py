@@ -254,14 +254,13 @@ def list_users(
 def _search_page_and_count(
     shape: ListShape, parameters: Mapping[str, Any]
 ) -> tuple[list[UserRow], int | None]:
-    """A search's page and its number of matches, from one scan of them: (rows, total); total
-    None when the page is empty (past the last match, or none), which the page cannot tell."""
-    counted_ids, rows_by_ids = search_statements(shape)
-    found = fetch_all(counted_ids, parameters)
-    if not found:
+    """A search's page and its number of matches, from one scan of them in one statement: (rows,
+    total); total None when the page is empty (past the last match, or none), which the page
+    cannot tell."""
+    rows = fetch_all(search_statement(shape), parameters)
+    if not rows:
         return [], None if parameters["offset"] else 0
-    rows = fetch_all(rows_by_ids, {"ids": [row["id"] for row in found]})
-    return rows, int(found[0]["total"])
+    return rows, int(rows[0]["total"])
 
 
 # A page of the whole table in id order (the default list) past this offset starts from the id
@@ -372,21 +371,21 @@ def _conditions(shape: ListShape) -> list[Any]:
 
 
 @functools.lru_cache(maxsize=64)
-def search_statements(shape: ListShape) -> tuple[Select[Any], UserSelect]:
-    """A search's page of ids with the number of all its matches (`total`, a window count taken
-    before the LIMIT), and the rows of such ids in the list's order; parameters: those of
-    `list_statements`, then `ids`."""
+def search_statement(shape: ListShape) -> UserSelect:
+    """A search's page of rows in the list's order, each with the number of all its matches
+    (`total`, a window count taken over the matches before the LIMIT), in one statement;
+    parameters: those of `list_statements`."""
     counted_ids = (
         _search_ids(shape, _conditions(shape), func.count().over().label("total"))
         .limit(bindparam("limit", type_=Integer))
         .offset(bindparam("offset", type_=BigInteger))
+        .subquery("counted")
     )
-    rows_by_ids = (
-        select(*READ_COLUMNS)
-        .where(User.id.in_(bindparam("ids", expanding=True)))
+    return (
+        select(*READ_COLUMNS, counted_ids.c.total)
+        .join(counted_ids, counted_ids.c.id == User.id)
         .order_by(*_order(shape, _sorted_by(shape)))
     )
-    return counted_ids, rows_by_ids
 
 
 def _sorted_by(shape: ListShape) -> dict[str, Any]:

@@ -30,9 +30,7 @@ pytestmark = pytest.mark.integration
 COUNT, PAGE = user_service.list_statements(
     user_service.ListShape(False, False, False, False, (("id", False),))
 )
-_, BY_IDS = user_service.search_statements(
-    user_service.ListShape(False, True, False, False, (("id", False),))
-)
+BY_IDS = select(User.id).where(User.id.in_(bindparam("ids", expanding=True))).order_by(User.id)
 CREATED_BEFORE = select(User.id, User.created_at).where(
     User.created_at < bindparam("before", type_=UTCDateTime), User.deleted_at.is_(None)
 )
