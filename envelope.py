@@ -9,7 +9,7 @@ import orjson
 from flask import Response, jsonify
 
 DEFAULT_MESSAGE = "Operation completed successfully"
-# orjson writes an aware UTC datetime as `iso_timestamp` does (decision 0144).
+# orjson writes an aware UTC datetime as `iso_timestamp` does (decision 0145).
 UTC_TIMESTAMPS = orjson.OPT_UTC_Z | orjson.OPT_OMIT_MICROSECONDS
 
 

@@ -91,7 +91,7 @@ USER_BY_ID_FOR_CALLER = (
     .where(*live_caller(CALLER))
 )
 # The same for a caller reading themself (the common case): the caller's own row is the answer,
-# read once instead of joined twice (~20 % of PostgreSQL's time for the read).
+# read once instead of joined twice (PostgreSQL: ~66 → ~63 µs a read under load).
 OWN_USER_FOR_CALLER = (
     select(User.role.label("caller_role"), *READ_COLUMNS)
     .select_from(AuthSession)
