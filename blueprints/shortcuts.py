@@ -40,7 +40,7 @@ from models.base import MAX_ID
 from observability.logs import USER_ID_KEY
 from observability.request_context import RequestEnvelope
 from schemas.user import UserListQuery
-from services import auth0_service, policy, session_activity, user_service
+from services import auth0_service, session_activity, user_service
 from services.auth import authentication
 from services.auth.authentication import Principal
 
@@ -128,10 +128,9 @@ class GetUser(Shortcut):
             claims = authentication.own_access_claims(token)
             if claims is None:  # the Auth0 tenant's token
                 return None
-            principal, row = user_service.read_for_caller(caller=claims, user_id=user_id)
+            principal, found = user_service.read_for_caller(caller=claims, user_id=user_id)
+            row = user_service.seen_by(principal, user_id, found)  # the view's 403 and 404
         except AppError:
-            return None
-        if row is None or not policy.may_act_for(principal, user_id):
             return None
         return self.answered(environ, principal, user_data(row))
 
