@@ -225,13 +225,14 @@ class UserCounts:
         )
         self.stored = dict(zip(signatures, stored, strict=True))
 
-    def get(self, signature: str, compute: Callable[[], int]) -> int:
-        """The number for `signature`: as stored, or computed (and stored for its generation)."""
+    def get(self, signature: str, compute: Callable[[], int], *, keep_from: int = 0) -> int:
+        """The number for `signature`: as stored, or computed (and stored for its generation
+        when it is at least `keep_from`)."""
         stored = self.stored.get(signature)
         if stored is not None:
             return int(stored)
         total = compute()
-        if self.cache is None:
+        if self.cache is None or total < keep_from:
             return total
         try:
             with self.cache.client.pipeline(transaction=False) as pipe:

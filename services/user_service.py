@@ -225,7 +225,9 @@ def list_users(
     }
     signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
     # A search whose count is not cached counts its matches with the page it reads (one trigram
-    # scan instead of two); any other count is a statement of its own.
+    # scan instead of two); any other count is a statement of its own. A search's count is kept
+    # only when it is large: a small one costs nothing to recount with the page, and keeping it
+    # would cost a Redis write for every new needle (decision 0148).
     searched: list[UserRow] | None = None
 
     def count() -> int:
@@ -239,7 +241,7 @@ def list_users(
 
     # The anchor a deep page starts from is looked up with the count (one round trip).
     counts = cache_service.user_counts(signature, *([anchor_signature(offset)] if anchored else []))
-    total = counts.get(signature, count)
+    total = counts.get(signature, count, keep_from=SEARCH_COUNT_KEPT_FROM if shape.search else 0)
     if offset >= total:
         return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
     if searched:
@@ -249,6 +251,10 @@ def list_users(
             parameters["from_id"], parameters["offset"] = _anchor(offset, counts)
         items = fetch_all(page_statement, parameters)
     return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
+
+
+# The fewest matches whose count a search keeps in the cache (see `list_users`).
+SEARCH_COUNT_KEPT_FROM = 1000
 
 
 def _search_page_and_count(

@@ -195,6 +195,45 @@ def test_counts_a_request_needs_are_read_in_one_round_trip(cached_app):
     assert computed == ["a", "b", "c"]
 
 
+def test_a_count_below_its_keep_from_is_computed_each_time(cached_app):
+    with cached_app.app_context():
+        first = cache_service.user_counts("small", "large")
+        assert first.get("small", lambda: 3, keep_from=10) == 3
+        assert first.get("large", lambda: 10, keep_from=10) == 10
+        assert cache_service.user_counts("small", "large").stored == {"small": None, "large": b"10"}
+
+
+def test_a_search_keeps_its_count_only_when_it_is_large(cached_app, monkeypatch):
+    """A search's count comes with its page; it is kept in Redis (and the next page reads its
+    rows alone) only from SEARCH_COUNT_KEPT_FROM matches on (decision 0148)."""
+    monkeypatch.setattr(user_service, "SEARCH_COUNT_KEPT_FROM", 4)
+    client = cached_app.test_client()
+    root = signed_in_user(cached_app, client, email="root@example.com", role="admin")
+    for number in range(5):
+        create_user(cached_app, email=f"many{number}@example.com", name=f"Many {number}")
+    create_user(cached_app, email="few0@example.com", name="Few 0")
+
+    def total(query: str) -> tuple[int, list[str]]:
+        with count_queries(cached_app) as statements:
+            response = client.get(f"/api/v1/users?per_page=2&{query}", headers=root.headers)
+        assert response.status_code == 200, response.text
+        return response.json["data"]["pagination"]["total"], statements
+
+    def windowed(statements: list[str]) -> list[str]:
+        return [s for s in statements if "OVER" in s.upper()]
+
+    for _ in range(2):  # a small count: counted with its page every time
+        found, statements = total("q=few")
+        assert found == 1 and len(windowed(statements)) == 1, statements
+    found, statements = total("q=many")
+    assert found == 5 and len(windowed(statements)) == 1, statements
+    found, statements = total("q=many&page=2")  # a large count: read from Redis
+    assert found == 5 and windowed(statements) == [], statements
+    with cached_app.app_context():
+        counts = cache_service.user_counts("few|None|None|None", "many|None|None|None")
+    assert counts.stored == {"few|None|None|None": None, "many|None|None|None": b"5"}
+
+
 def test_caching_is_off_without_redis(app):
     with app.app_context():
         assert cache_service.current() is None
