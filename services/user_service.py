@@ -18,6 +18,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     func,
+    literal_column,
     or_,
     select,
 )
@@ -26,6 +27,7 @@ from sqlalchemy.orm import aliased
 from domain.passwords import PasswordPolicy
 from errors import EmailTaken, NotFound, ValidationError
 from models import AuthSession, Role, TokenPurpose, User, db
+from models.user import SEARCH_TEXT
 from schemas.user import UserCreate, UserListQuery, UserRead, UserUpdate
 from schemas.v1_compat import LegacyUser
 from services import (
@@ -363,12 +365,15 @@ def _conditions(shape: ListShape) -> list[Any]:
         conditions.append(User.name == bindparam("name"))
     if shape.search:
         needle = bindparam("needle", type_=String)
-        conditions.append(
+        conditions += [
+            # The candidates, from one scan of the search index (decision 0149) ...
+            literal_column(SEARCH_TEXT, String).ilike(needle, escape=LIKE_ESCAPE),
+            # ... and what makes one a match.
             or_(
                 User.email.like(needle, escape=LIKE_ESCAPE),
                 User.name.ilike(needle, escape=LIKE_ESCAPE),
-            )
-        )
+            ),
+        ]
     if shape.by_role:
         conditions.append(User.role == bindparam("role"))
     if shape.by_activity:

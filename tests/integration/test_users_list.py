@@ -145,6 +145,17 @@ def test_a_search_page_costs_one_query_for_its_rows_and_their_count(app, client,
     assert len(statements) == 3, statements
 
 
+def test_a_search_matches_a_substring_of_the_email_or_the_name_not_across_them(app, client, admin):
+    """The search index holds email and name in one string (decision 0149); a needle spanning
+    the two is no match, and the name is still matched whatever its case."""
+    create_user(app, email="ann@example.com", name="Lee Ward")
+    assert listing(client, admin, "?q=com%20lee")["pagination"]["total"] == 0
+    assert listing(client, admin, "?q=com%20")["pagination"]["total"] == 0
+    for needle in ("ann@ex", "LEE%20w", "e%20wa", "ward"):
+        found = listing(client, admin, f"?q={needle}")
+        assert [u["email"] for u in found["items"]] == ["ann@example.com"], needle
+
+
 @pytest.mark.parametrize("sort", ["id", "-name"])
 def test_a_search_counts_its_matches_with_the_page_it_reads(app, client, admin, sort):
     """Without a cached count a search takes its total from the page's own scan (a window count):
