@@ -7,7 +7,16 @@ from enum import StrEnum
 from typing import Any
 
 from bson import ObjectId
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, literal_column, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    String,
+    literal_column,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, utcnow
@@ -24,14 +33,10 @@ def new_object_id() -> str:
     return str(ObjectId())
 
 
-def live_index(name: str, *columns: str, unique: bool = False, trigram: bool = False) -> Index:
-    """A partial index over live (not soft-deleted) users; `trigram`: a GIN trigram index of one
-    column on PostgreSQL (a plain index on SQLite)."""
+def live_index(name: str, *columns: str | ColumnElement[Any], **options: Any) -> Index:
+    """A partial index over live (not soft-deleted) users (`options`: Index's own)."""
     live = text("deleted_at IS NULL")
-    options: dict[str, Any] = {"unique": unique, "postgresql_where": live, "sqlite_where": live}
-    if trigram:
-        options |= {"postgresql_using": "gin", "postgresql_ops": {columns[0]: "gin_trgm_ops"}}
-    return Index(name, *columns, **options)
+    return Index(name, *columns, postgresql_where=live, sqlite_where=live, **options)
 
 
 # What `q=` reads first: a user's email and name in one string, in the statements' own `users`
@@ -57,13 +62,11 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
         live_index("ix_users_live_id", "id"),
         # `q=`: the search text's trigram index; SQLite gets a plain index it does not use for
         # such patterns.
-        Index(
+        live_index(
             "ix_users_live_search_trgm",
             literal_column(SEARCH_TEXT).label("search_text"),
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
-            postgresql_where=text("deleted_at IS NULL"),
-            sqlite_where=text("deleted_at IS NULL"),
         ),
         # `role=`: live users of a role in id order, without a sort.
         live_index("ix_users_live_role_id", "role", "id"),

@@ -287,6 +287,7 @@ def main() -> int:
     samples: Samples = {}
     hash_rates: list[float] = []
     stock_hash_rates: list[float] = []
+    served_tunables = serve.server_environment(os.environ)["GLIBC_TUNABLES"]  # as serve.py would
     port = 18100
     for round_no in range(ROUNDS):
         # Each round starts one system later, so no system always follows the same one.
@@ -295,7 +296,7 @@ def main() -> int:
         for system in order:
             port += 1
             turn(system, port, env, samples, work)
-        hash_rates.append(argon2_limit(SECONDS, serve.MALLOC_TUNABLES))
+        hash_rates.append(argon2_limit(SECONDS, served_tunables))
         stock_hash_rates.append(argon2_limit(SECONDS))
         print(
             f"  bare argon2id {hash_rates[-1]:.1f} verifications/s with the server's malloc "
