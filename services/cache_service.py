@@ -249,11 +249,6 @@ def user_counts(*signatures: str) -> UserCounts:
     return UserCounts(current(), signatures)
 
 
-def user_count(signature: str, compute: Callable[[], int]) -> int:
-    """The number for `signature` (see `UserCounts`)."""
-    return user_counts(signature).get(signature, compute)
-
-
 def _changed(user: User, columns: tuple[str, ...]) -> bool:
     state = inspect(user)
     return any(state.attrs[name].history.has_changes() for name in columns)

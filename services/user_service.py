@@ -285,15 +285,20 @@ LIVE_ID_AT = (
 )
 
 
+def _anchor_offset(offset: int) -> int:
+    """The anchor below `offset`: its nearest lower multiple of ANCHOR_EVERY."""
+    return offset - offset % ANCHOR_EVERY
+
+
 def anchor_signature(offset: int) -> str:
     """The counts' signature of the live id at the anchor below `offset`."""
-    return f"@id:{offset - offset % ANCHOR_EVERY}"
+    return f"@id:{_anchor_offset(offset)}"
 
 
 def _anchor(offset: int, counts: cache_service.UserCounts) -> tuple[int, int]:
     """(the live id at the anchor below `offset`, how far `offset` lies past it); (0, `offset`)
     when no live id is there (the table shrank since its count)."""
-    anchor_offset = offset - offset % ANCHOR_EVERY
+    anchor_offset = _anchor_offset(offset)
 
     def live_id_at_anchor() -> int:
         found = fetch_first(LIVE_ID_AT, {"anchor_offset": anchor_offset})

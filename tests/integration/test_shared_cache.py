@@ -237,7 +237,7 @@ def test_a_search_keeps_its_count_only_when_it_is_large(cached_app, monkeypatch)
 def test_caching_is_off_without_redis(app):
     with app.app_context():
         assert cache_service.current() is None
-        assert cache_service.user_count("x", lambda: 7) == 7
+        assert cache_service.user_counts("x").get("x", lambda: 7) == 7
     assert os.environ.get("REDIS_URL") is None or app.config["REDIS_URL"] is None
 
 
