@@ -4,6 +4,8 @@ from flask import current_app
 
 from alembic import context
 
+from models.base import in_schema_of
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -88,6 +90,8 @@ def run_migrations_online():
         conf_args["process_revision_directives"] = process_revision_directives
 
     connectable = get_engine()
+    # The models' indexes of one dialect (`postgresql_only`) are compared on that dialect alone.
+    conf_args.setdefault("include_object", in_schema_of(connectable.dialect.name))
 
     with connectable.connect() as connection:
         context.configure(

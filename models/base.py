@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Index, Integer, MetaData
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -82,3 +83,27 @@ class IdMixin:
 def column_values(instance: Any) -> dict[str, Any]:
     """The mapped column values of a model instance (handy in tests and exports)."""
     return {column.key: getattr(instance, column.key) for column in instance.__table__.columns}
+
+
+# Index.info's key naming the one dialect whose schema has the index (`postgresql_only`).
+ONLY_ON = "only_on"
+
+
+def postgresql_only(index: Index) -> Index:
+    """`index` in PostgreSQL's schema only: created there alone, and compared with the migrated
+    schema by Alembic there alone (`in_schema_of`)."""
+    index.info[ONLY_ON] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def in_schema_of(dialect_name: str) -> Callable[..., bool]:
+    """Alembic's `include_object` for a database of `dialect_name`: the model's objects its
+    schema has (not another dialect's `postgresql_only` index)."""
+
+    def include_object(
+        obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+    ) -> bool:
+        only_on = obj.info.get(ONLY_ON) if type_ == "index" and not reflected else None
+        return only_on in (None, dialect_name)
+
+    return include_object

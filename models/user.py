@@ -14,12 +14,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    func,
     literal_column,
     text,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, utcnow
+from models.base import BigIntegerId, IdMixin, Model, UTCDateTime, postgresql_only, utcnow
 from models.mixins import SoftDeleteMixin, TimestampMixin
 
 
@@ -44,7 +46,18 @@ def live_index(name: str, *columns: str | ColumnElement[Any], **options: Any) ->
 # needle (a needle in either is in it); the columns' own conditions then decide (decisions 0121,
 # 0149). Parenthesised as PostgreSQL prints the index back, so Alembic's autogenerate finds the
 # model's index and the database's equal.
-SEARCH_TEXT = "((email || ' ') || name)"
+SEARCH_TERMS = "(email || ' ') || name"
+SEARCH_TEXT = f"({SEARCH_TERMS})"
+
+
+def search_quadgrams(text_: ColumnElement[str]) -> ColumnElement[list[str]]:
+    """PostgreSQL's `search_quadgrams(text)` (migration 0016): every four-character substring
+    of `text_` lower-cased, as an array; empty when it is shorter."""
+    return func.search_quadgrams(text_, type_=postgresql.ARRAY(String))
+
+
+# The search text's quadgrams, its terms unparenthesised as PostgreSQL prints the index back.
+SEARCH_QUADGRAMS = search_quadgrams(literal_column(SEARCH_TERMS, String))
 
 
 class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
@@ -67,6 +80,15 @@ class User(IdMixin, TimestampMixin, SoftDeleteMixin, Model):
             literal_column(SEARCH_TEXT).label("search_text"),
             postgresql_using="gin",
             postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        # `q=` of four characters or more: the search text's quadgrams (decision 0150), on
+        # PostgreSQL only (the function is its).
+        postgresql_only(
+            live_index(
+                "ix_users_live_search_quadgrams",
+                SEARCH_QUADGRAMS.label("search_quadgrams"),
+                postgresql_using="gin",
+            )
         ),
         # `role=`: live users of a role in id order, without a sort.
         live_index("ix_users_live_role_id", "role", "id"),

@@ -32,6 +32,12 @@ SEARCH_COUNT, SEARCH = user_service.list_statements(
 COUNTED_SEARCH = user_service.search_statement(
     user_service.ListShape(False, True, False, False, (("id", False),))
 )
+# The same for a needle of four characters or more: its candidates from the quadgram index.
+QUADGRAM_SHAPE = user_service.ListShape(
+    False, True, False, False, (("id", False),), by_quadgrams=True
+)
+QUADGRAM_SEARCH_COUNT, QUADGRAM_SEARCH = user_service.list_statements(QUADGRAM_SHAPE)
+COUNTED_QUADGRAM_SEARCH = user_service.search_statement(QUADGRAM_SHAPE)
 ROLE_COUNT, BY_ROLE = user_service.list_statements(
     user_service.ListShape(False, False, True, False, (("id", False),))
 )
@@ -39,7 +45,7 @@ _, ANCHORED = user_service.list_statements(
     user_service.ListShape(False, False, False, False, (("id", False),), anchored=True)
 )
 # A needle few users match (user12345 of 20,000), as the service binds it.
-NEEDLE = {"needle": f"%{user_service.escape_like('12345')}%"}
+NEEDLE = {"needle": f"%{user_service.escape_like('12345')}%", "needle_text": "12345"}
 # The services' own statements where they are prebuilt, with their parameters bound.
 QUERIES = {
     "user by id": user_service.USER_BY_ID.params(user_id=5),
@@ -60,6 +66,9 @@ QUERIES = {
     "search": SEARCH.params(PAGE | NEEDLE),
     "search count": SEARCH_COUNT.params(NEEDLE),
     "counted search": COUNTED_SEARCH.params(PAGE | NEEDLE),
+    "quadgram search": QUADGRAM_SEARCH.params(PAGE | NEEDLE),
+    "quadgram search count": QUADGRAM_SEARCH_COUNT.params(NEEDLE),
+    "counted quadgram search": COUNTED_QUADGRAM_SEARCH.params(PAGE | NEEDLE),
     "role filter": BY_ROLE.params(PAGE | {"role": "admin"}),
     "role count": ROLE_COUNT.params(role="admin"),
     "anchored page": ANCHORED.params(PAGE | {"from_id": 12_001}),
@@ -138,12 +147,24 @@ def test_a_deep_page_walks_live_ids_from_its_anchor(app, many_users, name):
 
 @pytest.mark.parametrize("name", ["search", "search count", "counted search"])
 def test_a_search_finds_its_matches_on_the_trigram_index(app, many_users, name):
-    """`q=` reads the trigram index of email and name together (migration 0015), once, never an
-    order's index filtered row by row: that reads the whole table when few users match
-    (decisions 0121, 0149)."""
+    """`q=` of fewer than four characters (here: the statement of a longer one on SQLite) reads
+    the trigram index of email and name together (migration 0015), once, never an order's index
+    filtered row by row: that reads the whole table when few users match (decisions 0121,
+    0149)."""
     found = nodes(plan_of(app, name))
     scans = [index for node_type, index in found if node_type == "Bitmap Index Scan"]
     assert scans == ["ix_users_live_search_trgm"], found
+
+
+@pytest.mark.parametrize(
+    "name", ["quadgram search", "quadgram search count", "counted quadgram search"]
+)
+def test_a_long_needle_finds_its_candidates_on_the_quadgram_index(app, many_users, name):
+    """`q=` of four characters or more reads the quadgram index (migration 0016) alone: its
+    rarest quadgram's users, not its rarest trigram's (decision 0150)."""
+    found = nodes(plan_of(app, name))
+    scans = [index for node_type, index in found if node_type == "Bitmap Index Scan"]
+    assert scans == ["ix_users_live_search_quadgrams"], found
 
 
 @pytest.mark.parametrize("name", ["role filter", "role count"])

@@ -1,5 +1,8 @@
 """Listing users: pagination, sorting, search, filters, validation (contract §4)."""
 
+import string
+from urllib.parse import quote
+
 import pytest
 from sqlalchemy import update
 
@@ -154,6 +157,74 @@ def test_a_search_matches_a_substring_of_the_email_or_the_name_not_across_them(a
     for needle in ("ann@ex", "LEE%20w", "e%20wa", "ward"):
         found = listing(client, admin, f"?q={needle}")
         assert [u["email"] for u in found["items"]] == ["ann@example.com"], needle
+
+
+SEARCHED = [
+    ("ann@example.com", "Lee Ward"),
+    ("bob.kraus@example.org", "Björn Ärger"),
+    ("zoe@straße.example", "Zoë ÖSTERGAARD"),
+    ("half@example.com", "Half/Half 100%_off"),
+    ("user1234@bench.example.com", "Bench User 1234"),
+    ("user12345@bench.example.com", "Bench User 12345"),
+]
+NEEDLES = [
+    "ward",  # four characters and more: their quadgrams on PostgreSQL (decision 0150)
+    "WARD",
+    "lee ward",
+    "com lee",  # across email and name: no match
+    "example",
+    "ärger",
+    "ÄRGER",
+    "östergaard",
+    "straße",
+    "/half",
+    "100%_",
+    "0%_o",
+    "1234",
+    "12345",
+    "r123",
+    "ser1234@",
+    "nowhere",
+    "war",  # three characters and fewer: their trigrams
+    "Ö",
+    "%",
+    "23",
+]
+
+
+ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+@pytest.mark.parametrize("needle", NEEDLES)
+def test_a_search_finds_exactly_the_users_whose_email_or_name_holds_it(
+    app, client, admin, is_postgres, needle
+):
+    """Every needle, on both search indexes: the users whose email or name (either case) holds
+    it, and a deleted one never."""
+    for email, name in SEARCHED:
+        create_user(app, email=email, name=name)
+    gone = create_user(app, email="gone.ward@example.com", name="Gone Ward 1234")
+    client.delete(f"/api/v1/users/{gone.id}", headers=admin.headers)
+    # SQLite folds the case of ASCII letters alone.
+    fold = str.lower if is_postgres else lambda text: text.translate(ASCII_LOWER)
+    expected = sorted(
+        email
+        for email, name in [*SEARCHED, ("admin@example.com", "Zed Admin")]
+        if fold(needle.lower()) in fold(email) or fold(needle.lower()) in fold(name)
+    )
+    found = listing(client, admin, f"?q={quote(needle)}&per_page=100")
+    assert sorted(u["email"] for u in found["items"]) == expected
+    assert found["pagination"]["total"] == len(expected)
+
+
+def test_a_needle_of_four_characters_is_looked_up_by_its_quadgrams(app, client, admin, is_postgres):
+    """On PostgreSQL a needle of four characters or more reads the quadgram index's condition,
+    a shorter one the trigram index's; SQLite has neither index."""
+    with count_queries(app) as statements:
+        listing(client, admin, "?q=abcd")
+        listing(client, admin, "?q=abc")
+    searches = [s for s in statements if "LIKE" in s.upper()]
+    assert [("search_quadgrams" in s) for s in searches] == [is_postgres, False]
 
 
 @pytest.mark.parametrize("sort", ["id", "-name"])
