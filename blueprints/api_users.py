@@ -45,7 +45,9 @@ def users_data(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def list_users(query: UserListQuery) -> object:
     """List users (administrators): pagination, sorting, search and filters."""
     # Its common case is answered before Flask by blueprints/shortcuts.py (decision 0144): a
-    # change here is made there too.
+    # change here is made there too. There the token's revocation is looked up with the count
+    # (`user_service.list_for_caller`, decision 0151); here the caller is known before the query
+    # is validated, so that a bad token is a 401 whatever the query.
     page = user_service.list_users(actor=current_principal(), query=query)
     return success_response({"items": users_data(page.items), "pagination": page.pagination})
 

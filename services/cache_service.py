@@ -48,11 +48,15 @@ COUNT_SECONDS = 300
 AUTH_COLUMNS = ("role", "is_active", "deleted_at")
 COUNTED_COLUMNS = ("role", "is_active", "deleted_at", "email", "name")
 EXTENSION = "cache_service"
-# One round trip: the current generation and the counts stored under it for each signature.
+# One round trip: the current generation, the counts stored under it for each signature, then
+# the value of each further key (a caller's `auth:s` and `auth:u`, when asked for).
 COUNT_SCRIPT = """
 local generation = redis.call('GET', KEYS[1]) or '0'
 local stored = redis.call('HMGET', KEYS[2] .. generation, unpack(ARGV))
 table.insert(stored, 1, generation)
+for i = 3, #KEYS do
+  table.insert(stored, redis.call('GET', KEYS[i]))
+end
 return stored
 """
 
@@ -73,6 +77,17 @@ class Cache:
 
     def key(self, *parts: object) -> str:
         return self.prefix + ":".join(str(part) for part in parts)
+
+    def caller_keys(self, session_id: str, user_id: int) -> tuple[str, str]:
+        """The keys of a caller's session state and user role."""
+        return self.key("auth:s", session_id), self.key("auth:u", user_id)
+
+    def vouched_role(self, session_state: object, role: object) -> str | None:
+        """The role these values of `caller_keys` vouch for: a live session and user, with
+        nothing owed and no recent outage; else None (the database answers)."""
+        if not self.settled() or session_state != b"1" or role in (None, TOMBSTONE.encode()):
+            return None
+        return role.decode() if isinstance(role, bytes) else str(role)
 
     def write_tombstones(self, names: list[str]) -> None:
         """Tombstone these keys, or owe them when Redis cannot be reached."""
@@ -155,16 +170,12 @@ def cached_role(session_id: str, user_id: int) -> str | None:
     if cache is None:
         return None
     try:
-        session_state, role = cache.client.mget(
-            cache.key("auth:s", session_id), cache.key("auth:u", user_id)
-        )
+        session_state, role = cache.client.mget(*cache.caller_keys(session_id, user_id))
     except redis.RedisError:
         logger.warning("auth cache unreachable; answering from the database")
         cache.failed()
         return None
-    if not cache.settled() or session_state != b"1" or role in (None, TOMBSTONE.encode()):
-        return None
-    return role.decode() if isinstance(role, bytes) else str(role)
+    return cache.vouched_role(session_state, role)
 
 
 def remember_caller(session_id: str, user_id: int, role: str) -> None:
@@ -205,21 +216,31 @@ class UserCounts:
     in Redis, else computed; the ones a request will need are looked up together, in one round
     trip (`user_counts`)."""
 
-    def __init__(self, cache: Cache | None, signatures: Sequence[str]) -> None:
+    def __init__(
+        self, cache: Cache | None, signatures: Sequence[str], caller: tuple[str, int] | None = None
+    ) -> None:
         self.cache = cache
         self.hash_name = ""  # the hash holding this generation's counts
         self.stored: dict[str, Any] = {}
+        # The role the cache vouches for the `caller` (session id, user id) asked about, in the
+        # same round trip (as `cached_role`); None when it does not or none was asked about.
+        self.caller_role: str | None = None
         if cache is None:
             return
         generation_key, counts_key = cache.key("users:gen"), cache.key("users:count:")
+        caller_keys = cache.caller_keys(*caller) if caller else ()
         try:
             generation, *stored = cache.count_script(
-                keys=[generation_key, counts_key], args=list(signatures)
+                keys=[generation_key, counts_key, *caller_keys], args=list(signatures)
             )
         except redis.RedisError:
             logger.warning("count cache unreachable; counting in the database")
+            cache.failed()  # the callers it vouches for, too, until the grace has passed
             self.cache = None
             return
+        if caller_keys:
+            *stored, session_state, role = stored
+            self.caller_role = cache.vouched_role(session_state, role)
         self.hash_name = counts_key + (
             generation.decode() if isinstance(generation, bytes) else str(generation)
         )
@@ -244,9 +265,10 @@ class UserCounts:
         return total
 
 
-def user_counts(*signatures: str) -> UserCounts:
-    """The counts stored for `signatures` (one round trip), to `get` or compute."""
-    return UserCounts(current(), signatures)
+def user_counts(*signatures: str, caller: tuple[str, int] | None = None) -> UserCounts:
+    """The counts stored for `signatures` (one round trip), to `get` or compute; with the role
+    the cache vouches for `caller` (session id, user id) in the same round trip."""
+    return UserCounts(current(), signatures, caller)
 
 
 def _changed(user: User, columns: tuple[str, ...]) -> bool:

@@ -38,6 +38,7 @@ from services import (
     policy,
     session_service,
 )
+from services.auth import authentication
 from services.auth.authentication import Principal, caller_parameters, live_caller, principal_of
 from services.base_service import read_columns, read_only, reads_engine, unit_of_work
 from services.direct_reads import fetch_all, fetch_first
@@ -199,62 +200,98 @@ def list_users(
     `name` filters by exact name and `order_by` replaces `query.sort` (the `/v1` contract's
     filters and multi-field `sortBy`)."""
     policy.ensure_admin(actor)
-    keys = tuple(order_by) or ((query.sort.removeprefix("-"), query.sort.startswith("-")),)
-    offset = (query.page - 1) * query.per_page
-    anchored = (
-        offset >= ANCHOR_EVERY
-        and name is None
-        and not (query.q or query.role is not None or query.is_active is not None)
-        and keys == (("id", False),)
-        and cache_service.current() is not None
-    )
-    shape = ListShape(
-        by_name=name is not None,
-        search=bool(query.q),
-        by_quadgrams=len(query.q or "") >= QUADGRAM and _has_quadgrams(),
-        by_role=query.role is not None,
-        by_activity=query.is_active is not None,
-        order=keys,
-        anchored=anchored,
-    )
-    count_statement, page_statement = list_statements(shape)
-    parameters: dict[str, Any] = {
-        "name": name,
-        "needle": f"%{escape_like(query.q.lower())}%" if query.q else None,
-        "needle_text": query.q.lower() if query.q else None,
-        "role": query.role,
-        "is_active": query.is_active,
-        "limit": query.per_page,
-        "offset": offset,
-    }
-    signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
-    # A search whose count is not cached counts its matches with the page it reads (one trigram
-    # scan instead of two); any other count is a statement of its own. A search's count is kept
-    # only when it is large: a small one costs nothing to recount with the page, and keeping it
-    # would cost a Redis write for every new needle (decision 0148).
-    searched: list[UserRow] | None = None
+    listing = Listing.of(query, name, order_by)
+    return listing.page(cache_service.user_counts(*listing.signatures))
 
-    def count() -> int:
-        nonlocal searched
-        if shape.search:
-            searched, total = _search_page_and_count(shape, parameters)
-            if total is not None:
-                return total
-        counted = fetch_first(count_statement, parameters)
-        return int(counted["total"]) if counted else 0
 
-    # The anchor a deep page starts from is looked up with the count (one round trip).
-    counts = cache_service.user_counts(signature, *([anchor_signature(offset)] if anchored else []))
-    total = counts.get(signature, count, keep_from=SEARCH_COUNT_KEPT_FROM if shape.search else 0)
-    if offset >= total:
-        return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
-    if searched:
-        items = searched
-    else:
-        if anchored:
-            parameters["from_id"], parameters["offset"] = _anchor(offset, counts)
-        items = fetch_all(page_statement, parameters)
-    return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
+def list_for_caller(*, caller: AccessClaims, query: UserListQuery) -> tuple[Principal, UserPage]:
+    """`list_users` for the caller of verified access-token `claims`, and that caller: the
+    cache's word on their revocation comes in the round trip that looks up the page's count
+    (decision 0151), else the database's (`authentication.caller_of`)."""
+    listing = Listing.of(query, None, ())
+    counts = cache_service.user_counts(
+        *listing.signatures, caller=(caller.session_id, caller.user_id)
+    )
+    principal = authentication.caller_of(caller, counts.caller_role)
+    policy.ensure_admin(principal)
+    return principal, listing.page(counts)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A list request's statements' shape, their parameters, and the signatures of the counts
+    it needs (its total; the anchor below a deep page's offset)."""
+
+    query: UserListQuery
+    shape: ListShape
+    parameters: dict[str, Any]
+    signatures: tuple[str, ...]
+
+    @classmethod
+    def of(cls, query: UserListQuery, name: str | None, order_by: Sequence[SortKey]) -> Listing:
+        keys = tuple(order_by) or ((query.sort.removeprefix("-"), query.sort.startswith("-")),)
+        offset = (query.page - 1) * query.per_page
+        anchored = (
+            offset >= ANCHOR_EVERY
+            and name is None
+            and not (query.q or query.role is not None or query.is_active is not None)
+            and keys == (("id", False),)
+            and cache_service.current() is not None
+        )
+        shape = ListShape(
+            by_name=name is not None,
+            search=bool(query.q),
+            by_role=query.role is not None,
+            by_activity=query.is_active is not None,
+            order=keys,
+            anchored=anchored,
+            by_quadgrams=len(query.q or "") >= QUADGRAM and _has_quadgrams(),
+        )
+        parameters: dict[str, Any] = {
+            "name": name,
+            "needle": f"%{escape_like(query.q.lower())}%" if query.q else None,
+            "needle_text": query.q.lower() if query.q else None,
+            "role": query.role,
+            "is_active": query.is_active,
+            "limit": query.per_page,
+            "offset": offset,
+        }
+        # The anchor a deep page starts from is looked up with the count (one round trip).
+        signature = f"{query.q}|{query.role}|{query.is_active}|{name}"
+        signatures = (signature, *([anchor_signature(offset)] if anchored else []))
+        return cls(query, shape, parameters, signatures)
+
+    def page(self, counts: cache_service.UserCounts) -> UserPage:
+        """The page, its total from `counts` (the lookup of `signatures`) or counted."""
+        query, shape, parameters = self.query, self.shape, dict(self.parameters)
+        count_statement, page_statement = list_statements(shape)
+        # A search whose count is not cached counts its matches with the page it reads (one
+        # trigram scan instead of two); any other count is a statement of its own. A search's
+        # count is kept only when it is large: a small one costs nothing to recount with the
+        # page, and keeping it would cost a Redis write for every new needle (decision 0148).
+        searched: list[UserRow] | None = None
+
+        def count() -> int:
+            nonlocal searched
+            if shape.search:
+                searched, total = _search_page_and_count(shape, parameters)
+                if total is not None:
+                    return total
+            counted = fetch_first(count_statement, parameters)
+            return int(counted["total"]) if counted else 0
+
+        keep_from = SEARCH_COUNT_KEPT_FROM if shape.search else 0
+        total = counts.get(self.signatures[0], count, keep_from=keep_from)
+        offset = parameters["offset"]
+        if offset >= total:
+            return UserPage(items=[], page=query.page, per_page=query.per_page, total=total)
+        if searched:
+            items = searched
+        else:
+            if shape.anchored:
+                parameters["from_id"], parameters["offset"] = _anchor(offset, counts)
+            items = fetch_all(page_statement, parameters)
+        return UserPage(items=items, page=query.page, per_page=query.per_page, total=total)
 
 
 # The fewest matches whose count a search keeps in the cache (see `list_users`).

@@ -124,14 +124,20 @@ def authenticate_access_token(token: str) -> Principal:
     claims = own_access_claims(token)
     if claims is None:
         return _authenticate_auth0_token(token)
-    role = cache_service.cached_role(claims.session_id, claims.user_id)
-    if role is None:
-        with read_only() as connection:
-            role = connection.scalar(CALLER_ROLE, caller_parameters(claims))
-        principal = principal_of(claims, role)
-        cache_service.remember_caller(claims.session_id, claims.user_id, principal.role)
-        return principal
-    return principal_of(claims, role)
+    return caller_of(claims, cache_service.cached_role(claims.session_id, claims.user_id))
+
+
+def caller_of(claims: AccessClaims, cached_role: str | None) -> Principal:
+    """The caller of verified `claims`: with the role the shared cache vouched for
+    (`cached_role`), else as the database answers (remembered in the cache); INVALID_TOKEN when
+    revoked, deleted or deactivated."""
+    if cached_role is not None:
+        return principal_of(claims, cached_role)
+    with read_only() as connection:
+        role = connection.scalar(CALLER_ROLE, caller_parameters(claims))
+    principal = principal_of(claims, role)
+    cache_service.remember_caller(claims.session_id, claims.user_id, principal.role)
+    return principal
 
 
 # The session id of a caller signed in with an old service's token (it has no session here).

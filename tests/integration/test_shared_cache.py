@@ -195,6 +195,46 @@ def test_counts_a_request_needs_are_read_in_one_round_trip(cached_app):
     assert computed == ["a", "b", "c"]
 
 
+def test_a_count_lookup_vouches_for_its_caller_as_the_cache_would(cached_app):
+    """The caller's session and user, read in the count lookup's round trip, vouch exactly as
+    `cached_role` does: not before they are remembered, never over a tombstone."""
+    with cached_app.app_context():
+        assert cache_service.user_counts("a", caller=("s1", 1)).caller_role is None
+        cache_service.remember_caller("s1", 1, "admin")
+        counts = cache_service.user_counts("a", "b", caller=("s1", 1))
+        assert counts.caller_role == "admin" == cache_service.cached_role("s1", 1)
+        assert counts.stored == {"a": None, "b": None}
+        cache_service.forget_sessions(["s1"])
+        assert cache_service.user_counts("a", caller=("s1", 1)).caller_role is None
+        cache_service.remember_caller("s2", 2, "user")
+        cache_service.forget_users([2])
+        assert cache_service.user_counts("a", caller=("s2", 2)).caller_role is None
+        assert cache_service.user_counts("a").caller_role is None  # no caller asked about
+
+
+def test_a_list_page_asks_about_its_caller_in_its_count_lookup(cached_app, monkeypatch):
+    """An administrator's list page: one Redis round trip (the count and the caller together)
+    and one statement (the page), once both are cached (decision 0151)."""
+    client = cached_app.test_client()
+    admin = signed_in_user(cached_app, client, email="boss@example.com", role="admin")
+    assert client.get("/api/v1/users", headers=admin.headers).status_code == 200  # fills both
+    cache = cached_app.extensions[cache_service.EXTENSION]
+    commands: list[str] = []
+    execute = cache.client.execute_command
+
+    def recorded(*args, **options):
+        commands.append(str(args[0]).upper())
+        return execute(*args, **options)
+
+    monkeypatch.setattr(cache.client, "execute_command", recorded)
+    with count_queries(cached_app) as statements:
+        listing = client.get("/api/v1/users", headers=admin.headers)
+    assert listing.status_code == 200
+    assert listing.json["data"]["pagination"]["total"] == 1
+    assert commands == ["EVALSHA"]
+    assert len(statements) == 1, statements  # the page; the caller came with the count
+
+
 def test_a_count_below_its_keep_from_is_computed_each_time(cached_app):
     with cached_app.app_context():
         first = cache_service.user_counts("small", "large")
