@@ -266,7 +266,7 @@ class Listing:
         query, shape, parameters = self.query, self.shape, dict(self.parameters)
         count_statement, page_statement = list_statements(shape)
         # A search whose count is not cached counts its matches with the page it reads (one
-        # trigram scan instead of two); any other count is a statement of its own. A search's
+        # index scan instead of two); any other count is a statement of its own. A search's
         # count is kept only when it is large: a small one costs nothing to recount with the
         # page, and keeping it would cost a Redis write for every new needle (decision 0148).
         searched: list[UserRow] | None = None

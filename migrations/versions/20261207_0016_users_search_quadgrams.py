@@ -7,7 +7,8 @@ them and a quadgram in ~400, so the scan takes ~0.04 ms instead of ~0.3 ms (deci
 The trigram index stays for needles of three characters.
 
 PostgreSQL only: the function `search_quadgrams(text)` the index is over, and the index. It
-builds in about 40 s per million users, blocking writes to users meanwhile.
+builds in about 40 s per million users on two cores (maintenance_work_mem 256 MB), blocking
+writes to users meanwhile.
 
 Revision ID: 0016
 Revises: 0015
