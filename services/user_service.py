@@ -249,8 +249,10 @@ class Listing:
         )
         parameters: dict[str, Any] = {
             "name": name,
-            "needle": f"%{escape_like(query.q.lower())}%" if query.q else None,
-            "needle_text": query.q.lower() if query.q else None,
+            # As typed: the database folds the case of both sides, so a name or an email typed
+            # as it is shown is always found (Python's `lower` and PostgreSQL's differ on `İ`).
+            "needle": f"%{escape_like(query.q)}%" if query.q else None,
+            "needle_text": query.q,
             "role": query.role,
             "is_active": query.is_active,
             "limit": query.per_page,
@@ -416,7 +418,7 @@ def _conditions(shape: ListShape) -> list[Any]:
             _quadgrams_candidates() if shape.by_quadgrams else _trigram_candidates(needle),
             # ... and what makes one a match.
             or_(
-                User.email.like(needle, escape=LIKE_ESCAPE),
+                User.email.ilike(needle, escape=LIKE_ESCAPE),
                 User.name.ilike(needle, escape=LIKE_ESCAPE),
             ),
         ]
