@@ -205,9 +205,9 @@ def list_users(
 
 
 def list_for_caller(*, caller: AccessClaims, query: UserListQuery) -> tuple[Principal, UserPage]:
-    """`list_users` for the caller of verified access-token `claims`, and that caller: the
-    cache's word on their revocation comes in the round trip that looks up the page's count
-    (decision 0151), else the database's (`authentication.caller_of`)."""
+    """`list_users` for `caller` (an access token's verified claims), and the principal behind
+    it: the cache's word on its revocation comes in the round trip that looks up the page's
+    count (decision 0151), else the database's (`authentication.caller_of`)."""
     listing = Listing.of(query, None, ())
     counts = cache_service.user_counts(
         *listing.signatures, caller=(caller.session_id, caller.user_id)
