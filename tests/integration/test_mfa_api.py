@@ -60,15 +60,12 @@ def test_enrol_confirm_and_sign_in_with_a_code(app, client):
     replay = client.post("/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": confirming_code})
     assert replay.status_code == 401
     assert replay.json["error"]["code"] == "INVALID_MFA_CODE"
-    response = client.post(
-        "/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": code_at(secret, 1)}
-    )
+    fresh = code_at(secret, 1)
+    response = client.post("/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": fresh})
     assert response.status_code == 200, response.json
     assert response.json["data"]["access_token"]
     assert response.json["data"]["user"]["id"] == signed.user_id
-    again = client.post(
-        "/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": code_at(secret, 1)}
-    )
+    again = client.post("/api/v1/auth/mfa", json={"mfa_token": mfa_token, "code": fresh})
     assert again.status_code == 401
 
 
