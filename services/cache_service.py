@@ -48,6 +48,8 @@ COUNT_SECONDS = 300
 AUTH_COLUMNS = ("role", "is_active", "deleted_at")
 COUNTED_COLUMNS = ("role", "is_active", "deleted_at", "email", "name")
 EXTENSION = "cache_service"
+# The key kinds of a caller's session state ("1" or a tombstone) and user role.
+AUTH_SESSION, AUTH_USER = "auth:s", "auth:u"
 # One round trip: the current generation, the counts stored under it for each signature, then
 # the value of each further key (a caller's `auth:s` and `auth:u`, when asked for).
 COUNT_SCRIPT = """
@@ -80,7 +82,7 @@ class Cache:
 
     def caller_keys(self, session_id: str, user_id: int) -> tuple[str, str]:
         """The keys of a caller's session state and user role."""
-        return self.key("auth:s", session_id), self.key("auth:u", user_id)
+        return self.key(AUTH_SESSION, session_id), self.key(AUTH_USER, user_id)
 
     def vouched_role(self, session_state: object, role: object) -> str | None:
         """The role these values of `caller_keys` vouch for: a live session and user, with
@@ -185,8 +187,9 @@ def remember_caller(session_id: str, user_id: int, role: str) -> None:
         return
     try:
         with cache.client.pipeline(transaction=False) as pipe:
-            pipe.set(cache.key("auth:s", session_id), "1", ex=cache.entry_seconds, nx=True)
-            pipe.set(cache.key("auth:u", user_id), role, ex=cache.entry_seconds, nx=True)
+            session_key, user_key = cache.caller_keys(session_id, user_id)
+            pipe.set(session_key, "1", ex=cache.entry_seconds, nx=True)
+            pipe.set(user_key, role, ex=cache.entry_seconds, nx=True)
             pipe.execute()
     except redis.RedisError:
         logger.warning("auth cache unreachable; entry not stored")
@@ -195,12 +198,12 @@ def remember_caller(session_id: str, user_id: int, role: str) -> None:
 
 def forget_sessions(session_ids: list[str]) -> None:
     """Tombstone revoked sessions (call before the revoking transaction commits)."""
-    _tombstone([("auth:s", session_id) for session_id in session_ids])
+    _tombstone([(AUTH_SESSION, session_id) for session_id in session_ids])
 
 
 def forget_users(user_ids: list[int]) -> None:
     """Tombstone users whose role, activity or existence changes (before commit)."""
-    _tombstone([("auth:u", user_id) for user_id in user_ids])
+    _tombstone([(AUTH_USER, user_id) for user_id in user_ids])
 
 
 def _tombstone(keys: list[tuple[str, object]]) -> None:
